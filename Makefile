@@ -1,0 +1,49 @@
+# adde_nb: two commands do all set-up on a fresh machine with Python 3.11 —
+#   make demo   (virtual env + install + the main job on the built-in synthetic data)
+#   make test   (same set-up, then the notebook/package sync check, the notebooks and the tests)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.adde-installed
+PRESET ?= small
+JOBS ?= 2
+
+.PHONY: install demo test sync-check nbtest docs readme clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade -q pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/adde demo --preset $(PRESET)
+
+# nbdev-clean and nbdev-export must not change anything: the notebooks are the source of adde_nb/.
+sync-check: $(STAMP)
+	@before=$$(git status --porcelain -- nbs adde_nb README.md | md5sum; git diff -- nbs adde_nb README.md | md5sum); \
+	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python -c "from adde_nb.docs import make_readme; make_readme()" ; \
+	after=$$(git status --porcelain -- nbs adde_nb README.md | md5sum; git diff -- nbs adde_nb README.md | md5sum); \
+	if [ "$$before" != "$$after" ]; then echo "nbdev-clean / nbdev-export / make_readme changed files:"; git status --short -- nbs adde_nb README.md; exit 1; fi; \
+	echo "sync-check: notebooks, adde_nb/ and README.md agree"
+
+# Each notebook is one pytest test (nbdev's own test_nb with the tst_flags of pyproject.toml: what
+# nbdev-test runs), beside the tests of the command line in tests/.
+test: sync-check
+	@$(BIN)/python -m pytest -n $(JOBS) -q -rs tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the notebooks or tests/ are missing"; fi; exit $$rc
+
+nbtest: $(STAMP)
+	$(BIN)/nbdev-test --n-workers $(JOBS)
+
+readme: $(STAMP)
+	$(BIN)/python -c "from adde_nb.docs import make_readme; print(make_readme())"
+
+docs: $(STAMP)
+	$(BIN)/adde docs --out _docs
+
+clean-venv:
+	rm -rf $(VENV)
