@@ -33,7 +33,7 @@ sync-check: $(STAMP)
 # Each notebook is one pytest test (nbdev's own test_nb with the tst_flags of pyproject.toml: what
 # nbdev-test runs), beside the tests of the command line in tests/.
 test: sync-check
-	@$(BIN)/python -m pytest -n $(JOBS) -q -rs tests; rc=$$?; \
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -q -rs tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the notebooks or tests/ are missing"; fi; exit $$rc
 
 nbtest: $(STAMP)

@@ -10,7 +10,8 @@ import argparse, json, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_data_synth', 'cmd_data_info', 'cmd_demo', 'make_parser', 'main']
+__all__ = ['cmd_data_synth', 'cmd_data_info', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench',
+           'cmd_docs', 'cmd_demo', 'make_parser', 'main']
 
 # %% ../nbs/30_cli.ipynb #c006
 def cmd_data_synth(a):
@@ -26,6 +27,7 @@ def _load(a):
     from adde_nb.data import load_dataset
     kw = dict(min_count=getattr(a, 'min_count', 0) or 0, rare=getattr(a, 'rare', 'other'))
     if getattr(a, 'images', None): kw['images'] = a.images
+    if getattr(a, 'types', None): kw['types'] = tuple(a.types.split(','))
     return load_dataset(a.data if hasattr(a, 'data') else a.path, fmt=getattr(a, 'format', None), **kw)
 
 def cmd_data_info(a):
@@ -33,11 +35,133 @@ def cmd_data_info(a):
     print(json.dumps(d.info(), indent=1) if a.json else d.summary(max_values=a.max_values))
 
 # %% ../nbs/30_cli.ipynb #c009
+_COMMON = dict(data=str, format=str, images=str, min_count=int, rare=str, types=str, out=str, init=str, backbone=str, backbone_weights=str,
+               d=int, epochs=int, bs=int, lr=float, size=int, seed=int, val_frac=float, schedule=str)
+_TASK = dict(encoder=dict(margin=float, w_ce=float, w_attr=float, w_full=float),
+             manip=dict(lr2=float, lr2_frac=float, w_cls=float, w_c=float, w_ct=float, w_lt=float, w_mem=float, margin=float,
+                        margin_step=float, margin_every=int, n_changes=int, n_triplets=int, per_value=int),
+             cond=dict(margin=float, w_trip=float, w_cls=float),
+             outfit=dict(margin=float, types=str, hidden=int))
+
+def _train_args(p, kind):
+    for k, t in {**_COMMON, **_TASK[kind]}.items(): p.add_argument('--' + k.replace('_', '-'), type=t, default=None)
+    p.add_argument('--freeze-backbone', action='store_true', help="train only what sits on the backbone (cached backbone features)")
+    p.add_argument('--resume', action='store_true', help="continue an interrupted run from its last checkpoint")
+    if kind == 'manip':
+        p.add_argument('--run', dest='init', help="the encoder run to continue from (same as --init)")
+        p.add_argument('--weights', help="loss weights, e.g. 'cls=0.2,c=1,ct=1,lt=1,mem=0'")
+    if kind == 'outfit': p.add_argument('--finetune', action='store_true', help="fine-tune the encoder too (default: frozen)")
+
+# %% ../nbs/30_cli.ipynb #c010
+def _config(kind, a):
+    from adde_nb import training
+    from adde_nb.training import _kind_cls
+    cls = _kind_cls(kind)
+    kw = {k: getattr(a, k) for k in {**_COMMON, **_TASK[kind]} if getattr(a, k, None) is not None}
+    if getattr(a, 'weights', None):
+        for part in a.weights.split(','):
+            k, v = part.split('=')
+            if f'w_{k.strip()}' not in cls.__dataclass_fields__: raise ValueError(f"unknown loss weight {k!r} in --weights")
+            kw[f'w_{k.strip()}'] = float(v)
+    if a.freeze_backbone: kw['freeze_backbone'] = True
+    if kind == 'outfit': kw['freeze_encoder'] = not a.finetune
+    if kind in ('manip', 'outfit', 'cond') and kw.get('init') and not kw.get('data'):
+        kw['data'] = training.load_config(kw['init'])[0].data          # the encoder run's dataset by default
+    if not kw.get('data'): raise ValueError("--data is required")
+    if not kw.get('out'): raise ValueError("--out is required (the run folder to write)")
+    return cls(**kw)
+
+def cmd_train(a):
+    from adde_nb import training
+    cfg = _config(a.kind, a)
+    mod = {'encoder': 'adde_nb.training', 'manip': 'adde_nb.manipulation', 'cond': 'adde_nb.conditional', 'outfit': 'adde_nb.outfit'}[a.kind]
+    import importlib
+    train = getattr(importlib.import_module(mod), f"train_{a.kind}")
+    train(cfg, resume=a.resume)
+    print(f"run saved in {cfg.out}")
+
+# %% ../nbs/30_cli.ipynb #c012
+def _data_of(a):
+    "The dataset at --data, read with the run's own reader options (format, rare values, image root)"
+    if not getattr(a, 'data', None): return None
+    from dataclasses import replace
+    from adde_nb.training import load_config, load_data
+    return load_data(replace(load_config(a.run)[0], data=a.data))
+
+def cmd_eval(a):
+    import importlib
+    if a.kind == 'encoder':
+        from adde_nb.training import eval_encoder
+        res = eval_encoder(a.run, _data_of(a))
+        print(f"attribute accuracy {res['accuracy']:.1%} (majority baseline {res['majority_baseline_overall']:.1%})")
+        for t, v in res['per_type'].items(): print(f"  {t:<16} {v:.1%}   majority {res['majority_baseline'][t]:.1%}")
+    elif a.kind == 'manip':
+        from adde_nb.manipulation import eval_manip
+        ks = tuple(int(k) for k in a.k.split(','))
+        res = eval_manip(a.run, _data_of(a), ks=ks, n_changes=a.n_changes, max_queries=a.max_queries, seed=a.seed, backend=a.backend,
+                         types=a.types.split(',') if a.types else None)
+        rows = [('ADDE-M', res)] + list(res['baselines'].items())
+        print(f"{res['n_queries']} queries, gallery {res['gallery']}")
+        print('method'.ljust(24) + ''.join(f"top@{k}".rjust(9) for k in ks) + ''.join(f"ndcg@{k}".rjust(9) for k in ks))
+        for nm, r in rows: print(nm.ljust(24) + ''.join(f"{r[f'top@{k}']:9.4f}" for k in ks) + ''.join(f"{r[f'ndcg@{k}']:9.4f}" for k in ks))
+        print(f"latency: {res['latency_ms']['batched_ms']:.3f} ms/query batched, {res['latency_ms']['single_ms']:.3f} ms/query single")
+    elif a.kind == 'cond':
+        from adde_nb.conditional import eval_cond
+        res = eval_cond(a.run, _data_of(a), backend=a.backend)
+        b = res['baselines']
+        print(f"triplet accuracy {res['triplet_acc']:.1%} (full representation {b['full_representation']['triplet_acc']:.1%}, untrained {b['untrained']['triplet_acc']:.1%})")
+        for t, v in res['per_type'].items():
+            print(f"  {t:<16} {v:.1%}   full {b['full_representation']['per_type'][t]:.1%}   untrained {b['untrained']['per_type'][t]:.1%}")
+    elif a.kind == 'outfit':
+        from adde_nb.outfit import eval_outfit
+        res = eval_outfit(a.run, _data_of(a), seed=a.seed)
+        print(f"{res['n_queries']} queries, {res['n_fitb']} FITB questions")
+        for nm, r in [('ADDE-O', res)] + list(res['baselines'].items()):
+            print(f"  {nm:<22} R@10 {r['recall@10']:.3f}  R@30 {r['recall@30']:.3f}  R@50 {r['recall@50']:.3f}  FITB {r['fitb']:.3f}")
+    print(f"metrics written to {a.run}/metrics.json")
+
+# %% ../nbs/30_cli.ipynb #c013
+def cmd_index(a):
+    from adde_nb.training import build_index
+    build_index(a.run, _data_of(a), a.split)
+
+def cmd_query(a):
+    from adde_nb.conditional import conditional_search
+    for h in conditional_search(a.run, a.like, a.condition, a.k, _data_of(a), a.split):
+        print(f"{h['rank']:>3}  {h['id']:<12} {a.condition}={h['value']}  d={h['distance']:.4f}  {h['path']}")
+
+def cmd_complete(a):
+    from adde_nb.outfit import complete
+    hits, cats = complete(a.run, a.outfit, a.category, a.k, _data_of(a), a.split, a.categories.split(',') if a.categories else None)
+    print(f"outfit categories: {', '.join(cats)}; best {a.category} for it:")
+    for h in hits: print(f"{h['rank']:>3}  {h['id']:<12} d={h['distance']:.4f}  {h['path']}")
+
+# %% ../nbs/30_cli.ipynb #c015
+def cmd_bench(a):
+    if a.what == 'index':
+        from adde_nb.index import bench_index
+        print(f"{'gallery':>8} {'dim':>5} {'backend':>8} {'batched ms/q':>13} {'single ms/q':>12}")
+        for r in bench_index(tuple(int(x) for x in a.sizes.split(',')), a.dim):
+            print(f"{r['gallery']:>8} {r['dim']:>5} {r['backend']:>8} {r['batched_ms']:>13.3f} {r['single_ms']:>12.3f}")
+    else:
+        from adde_nb.encoder import bench_extract
+        print(f"{'backbone':>20} {'size':>5} {'device':>6} {'dtype':>6} {'images/s':>9} {'s/1000 img':>10}")
+        for r in bench_extract(a.backbones.split(','), [int(s) for s in a.sizes.split(',')], a.n, a.bs):
+            print(f"{r['backbone']:>20} {r['size']:>5} {r['device']:>6} {r['dtype']:>6} {r['images_per_s']:>9.1f} {r['s_per_1000']:>10.2f}")
+
+# %% ../nbs/30_cli.ipynb #c017
+def cmd_docs(a):
+    from adde_nb.docs import build_docs, make_readme
+    make_readme(a.root)
+    site = build_docs(a.root, a.out, use_quarto=False if a.no_quarto else None)
+    print(f"docs site: {site/'index.html'}")
+
+# %% ../nbs/30_cli.ipynb #c019
 def cmd_demo(a):
     from adde_nb.demo import run_demo
-    run_demo(a.preset, a.out, seed=a.seed)
+    run_demo(a.preset, a.out, seed=a.seed, resume=a.resume)
 
-# %% ../nbs/30_cli.ipynb #c011
+# %% ../nbs/30_cli.ipynb #c021
 def _data_args(p, positional=False):
     if positional: p.add_argument('path', help="dataset folder")
     else: p.add_argument('--data', required=True, help="dataset folder")
@@ -45,8 +169,9 @@ def _data_args(p, positional=False):
     p.add_argument('--images', help="image root for ADDE split folders (default: the folder itself)")
     p.add_argument('--min-count', type=int, default=0, help="values seen on fewer items are merged or dropped")
     p.add_argument('--rare', choices=['other', 'drop'], default='other', help="what --min-count does with rare values")
+    p.add_argument('--types', help="attribute types to keep (fashion-product, clothing-attributes), comma-separated")
 
-# %% ../nbs/30_cli.ipynb #c012
+# %% ../nbs/30_cli.ipynb #c022
 def make_parser():
     p = argparse.ArgumentParser(prog='adde', description="ADDE for interactive fashion retrieval")
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -61,17 +186,50 @@ def make_parser():
     _data_args(i, positional=True)
     i.add_argument('--json', action='store_true'); i.add_argument('--max-values', type=int, default=8)
     i.set_defaults(func=cmd_data_info)
+    tr = sub.add_parser('train', help="train a model (encoder, manip, cond, outfit)").add_subparsers(dest='kind', required=True)
+    for kind, h in (('encoder', 'stage-1 ADDE encoder'), ('manip', 'ADDE-M attribute manipulation'), ('cond', 'ADDE-C conditional similarity'),
+                    ('outfit', 'ADDE-O outfit completion')):
+        p_ = tr.add_parser(kind, help=h); _train_args(p_, kind); p_.set_defaults(func=cmd_train)
+    ev = sub.add_parser('eval', help="evaluate a run").add_subparsers(dest='kind', required=True)
+    for kind in ('encoder', 'manip', 'cond', 'outfit'):
+        p_ = ev.add_parser(kind); p_.add_argument('--run', required=True); p_.add_argument('--data', help="dataset (default: the run's)")
+        p_.add_argument('--seed', type=int, default=0); p_.add_argument('--backend', choices=['torch', 'faiss'], default='torch')
+        if kind == 'manip':
+            p_.add_argument('--k', default='10,20,30,40,50'); p_.add_argument('--n-changes', type=int, default=1)
+            p_.add_argument('--max-queries', type=int, default=None)
+            p_.add_argument('--types', help="only queries that edit these types (comma-separated)")
+        p_.set_defaults(func=cmd_eval)
+    ix = sub.add_parser('index', help="feature indexes").add_subparsers(dest='sub', required=True)
+    b = ix.add_parser('build', help="extract and save a split's disentangled features")
+    b.add_argument('--run', required=True); b.add_argument('--data'); b.add_argument('--split', default='test'); b.set_defaults(func=cmd_index)
+    q = sub.add_parser('query', help="conditional similarity: items like IMAGE in one attribute")
+    q.add_argument('--run', required=True); q.add_argument('--like', required=True); q.add_argument('--condition', required=True)
+    q.add_argument('--k', type=int, default=10); q.add_argument('--data'); q.add_argument('--split', default='test'); q.set_defaults(func=cmd_query)
+    c = sub.add_parser('complete', help="outfit completion: best items of a category for an outfit")
+    c.add_argument('--run', required=True); c.add_argument('--outfit', nargs='+', required=True); c.add_argument('--category', required=True)
+    c.add_argument('--categories', help="categories of the outfit images, comma-separated (default: predicted)")
+    c.add_argument('--k', type=int, default=10); c.add_argument('--data'); c.add_argument('--split', default='test'); c.set_defaults(func=cmd_complete)
+    be = sub.add_parser('bench', help="speed benchmarks (print figures)").add_subparsers(dest='what', required=True)
+    bi = be.add_parser('index'); bi.add_argument('--sizes', default='10000,100000'); bi.add_argument('--dim', type=int, default=4080); bi.set_defaults(func=cmd_bench)
+    bx = be.add_parser('extract'); bx.add_argument('--backbones', default='alexnet,resnet18,efficientnet_lite0')
+    bx.add_argument('--sizes', default='64,224'); bx.add_argument('--n', type=int, default=512); bx.add_argument('--bs', type=int, default=128)
+    bx.set_defaults(func=cmd_bench)
+    dc = sub.add_parser('docs', help="README and the docs site from the notebooks (quarto optional)")
+    dc.add_argument('--root', default='.'); dc.add_argument('--out', default='_docs'); dc.add_argument('--no-quarto', action='store_true')
+    dc.set_defaults(func=cmd_docs)
     d = sub.add_parser('demo', help="the whole pipeline on synthetic data, with a report")
     d.add_argument('--preset', choices=['tiny', 'small', 'paper'], default='small')
     d.add_argument('--out', default='runs/demo'); d.add_argument('--seed', type=int, default=0)
+    d.add_argument('--resume', action='store_true', help="reuse stages an earlier run of the same folder finished")
     d.set_defaults(func=cmd_demo)
     return p
 
-# %% ../nbs/30_cli.ipynb #c013
+# %% ../nbs/30_cli.ipynb #c023
 def main(argv=None):
     "Entry point of the `adde` command"
     from adde_nb.schema import DataFormatError
     a = make_parser().parse_args(argv)
     try: a.func(a)
     except (DataFormatError, FileNotFoundError, KeyError, ValueError) as e:
+        if isinstance(e, KeyError): e = e.args[0] if e.args else e
         print(f"adde: error: {e}", file=sys.stderr); sys.exit(2)

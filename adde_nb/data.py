@@ -16,9 +16,9 @@ from fastcore.basics import patch
 from .schema import *
 
 # %% auto #0
-__all__ = ['LFS_HEADER', 'POLYVORE_CATEGORIES', 'FP_TYPES', 'CA_VALUES', 'CA_GROUPS', 'CA_GROUP_COLS', 'READERS', 'read_lines',
-           'find_shared_data', 'read_int_matrix', 'read_labels', 'Split', 'Outfits', 'FashionData', 'check_images',
-           'open_image', 'read_adde', 'make_adde_fixture', 'read_polyvore_outfits', 'read_polyvore',
+__all__ = ['LFS_HEADER', 'POLYVORE_CATEGORIES', 'FP_TYPES', 'CA_VALUES', 'CA_GROUPS', 'CA_GROUP_COLS', 'CA_TYPES', 'READERS',
+           'read_lines', 'find_shared_data', 'read_int_matrix', 'read_labels', 'Split', 'Outfits', 'FashionData',
+           'check_images', 'open_image', 'read_adde', 'make_adde_fixture', 'read_polyvore_outfits', 'read_polyvore',
            'make_polyvore_fixture', 'read_fashion_product', 'read_clothing_attributes', 'detect_format', 'load_dataset',
            'plot_value_counts']
 
@@ -365,7 +365,9 @@ CA_GROUPS = dict(pattern=('solid', 'floral', 'spot', 'graphics', 'plaid', 'strip
 CA_GROUP_COLS = dict(pattern=lambda v: f'pattern_{v}', color=lambda v: v)
 
 # %% ../nbs/01_data.ipynb #c045
-def read_clothing_attributes(path, test_frac=0.2, seed=0, check=True) -> FashionData:
+CA_TYPES = ('category', 'sleevelength', 'neckline', 'pattern', 'color', 'gender', 'collar', 'placket', 'necktie', 'scarf', 'skin_exposure')
+
+def read_clothing_attributes(path, types=CA_TYPES, test_frac=0.2, seed=0, check=True) -> FashionData:
     "Clothing Attribute Dataset (labels.csv) with collapsed pattern/colour types and a seeded split"
     path = Path(path); fn = path/'labels.csv'
     rows = list(csv.reader(read_lines(fn)))
@@ -374,7 +376,8 @@ def read_clothing_attributes(path, test_frac=0.2, seed=0, check=True) -> Fashion
     for c in need:
         if c not in header: raise DataFormatError(f"missing column {c!r}", fn, 1)
     col = {c: header.index(c) for c in need}
-    types = ['category', 'sleevelength', 'neckline', 'pattern', 'color', 'gender', 'collar', 'placket', 'necktie', 'scarf', 'skin_exposure']
+    bad = [t for t in types if t not in CA_TYPES]
+    if bad: raise ValueError(f"unknown clothing-attributes types {bad}; choose from {', '.join(CA_TYPES)}")
     schema = Schema([AttrType(t, CA_VALUES.get(t) or CA_GROUPS[t]) for t in types])
     idx, paths = [], []
     for ln, r in enumerate(rows[1:], start=2):

@@ -16,7 +16,8 @@ from fastprogress.fastprogress import progress_bar
 from .data import *
 
 # %% auto #0
-__all__ = ['load_size', 'square_image', 'ImageBank', 'image_bank', 'crop_flip', 'BatchDL', 'split_val', 'attr_dls']
+__all__ = ['load_size', 'square_image', 'ImageBank', 'image_bank', 'crop_flip', 'BatchDL', 'ImageSource', 'FeatureSource',
+           'split_val', 'seeded_dls', 'attr_dls', 'triplet_dls']
 
 # %% ../nbs/05_dataloaders.ipynb #c006
 def load_size(size) -> int:
@@ -70,32 +71,65 @@ def crop_flip(x, size, gen=None, flip=True):
 # %% ../nbs/05_dataloaders.ipynb #c015
 class BatchDL(DataLoader):
     "fastai DataLoader over rows `0..n-1`; `get(rows, gen)` builds each batch"
-    def __init__(self, dataset=None, get=None, **kw):
-        self.get = get
+    def __init__(self, dataset=None, get=None, n_inp=1, **kw):
+        self.get,self.n_inp = get,n_inp
         super().__init__(dataset, **kw)
         self.gen = torch.Generator()
     def before_iter(self):
         super().before_iter(); self.gen.manual_seed(self.rng.randint(0, 2**31 - 1))
     def create_item(self, s): return s
     def create_batch(self, b): return self.get(torch.as_tensor(b, dtype=torch.long), self.gen)
-    def new(self, dataset=None, cls=None, **kw): return super().new(dataset, cls, get=self.get, **kw)
+    def new(self, dataset=None, cls=None, **kw): return super().new(dataset, cls, get=self.get, n_inp=self.n_inp, **kw)
 
 # %% ../nbs/05_dataloaders.ipynb #c017
+class ImageSource:
+    "Images of `split` at `size`, augmented when `train`"
+    def __init__(self, data:FashionData, split, size, train=False, **kw):
+        self.size,self.train = size,train
+        self.bank = image_bank(data, split, load_size(size) if train else size, **kw)
+    def __call__(self, rows, gen=None):
+        x = self.bank[rows]
+        return crop_flip(x, self.size, gen) if self.train else x
+
+class FeatureSource:
+    "Precomputed (N, F) backbone features of a split"
+    def __init__(self, feats): self.feats = torch.as_tensor(feats)
+    def __call__(self, rows, gen=None): return self.feats[rows]
+
+# %% ../nbs/05_dataloaders.ipynb #c019
 def split_val(n, val_frac=0.1, seed=0):
     "Seeded (train rows, validation rows) of `n` training images"
     perm = np.random.default_rng(seed).permutation(n)
     k = int(round(n*val_frac))
     return np.sort(perm[k:]), np.sort(perm[:k])
 
-# %% ../nbs/05_dataloaders.ipynb #c018
-def attr_dls(data:FashionData, size=64, bs=128, val_frac=0.1, seed=0, device=None, split='train', **kw) -> DataLoaders:
-    "fastai DataLoaders of (uint8 image, value indices) from `split`, with a seeded validation hold-out"
-    tr, va = split_val(len(data[split]), val_frac, seed)
-    y = torch.as_tensor(data.indices(split))
-    big, small = image_bank(data, split, load_size(size), **kw), image_bank(data, split, size, **kw)
-    tr, va = torch.as_tensor(tr), torch.as_tensor(va)
-    get_tr = lambda r, g: (crop_flip(big[tr[r]], size, g), y[tr[r]])
-    get_va = lambda r, g: (small[va[r]], y[va[r]])
+# %% ../nbs/05_dataloaders.ipynb #c020
+def seeded_dls(train_n, valid_n, get_train, get_valid, bs, seed, device=None, n_inp=1) -> DataLoaders:
+    "fastai DataLoaders of two `BatchDL`s whose shuffling is fixed by `seed`"
     random.seed(seed)
-    return DataLoaders(BatchDL(range(len(tr)), get=get_tr, bs=bs, shuffle=True, drop_last=len(tr) > bs, device=device),
-                       BatchDL(range(len(va)), get=get_va, bs=bs, device=device))
+    return DataLoaders(BatchDL(range(train_n), get=get_train, bs=bs, shuffle=True, drop_last=train_n > bs, device=device, n_inp=n_inp),
+                       BatchDL(range(valid_n), get=get_valid, bs=bs, device=device, n_inp=n_inp))
+
+# %% ../nbs/05_dataloaders.ipynb #c021
+def attr_dls(data:FashionData, size=64, bs=128, val_frac=0.1, seed=0, device=None, split='train', source=None) -> DataLoaders:
+    "fastai DataLoaders of (uint8 image, value indices) from `split`, with a seeded validation hold-out"
+    tr, va = (torch.as_tensor(a) for a in split_val(len(data[split]), val_frac, seed))
+    y = torch.as_tensor(data.indices(split))
+    src_tr = source or ImageSource(data, split, size, train=True)
+    src_va = source or ImageSource(data, split, size)
+    return seeded_dls(len(tr), len(va), lambda r, g: (src_tr(tr[r], g), y[tr[r]]),
+                      lambda r, g: (src_va(va[r], g), y[va[r]]), bs, seed, device)
+
+# %% ../nbs/05_dataloaders.ipynb #c023
+def triplet_dls(labels, trip, extra, src_train, src_valid, train_rows, valid_rows, bs=128, seed=0, device=None) -> DataLoaders:
+    "DataLoaders of (a, p, n, extra | y_a, y_p, y_n) over (T, 3) triplets of one split"
+    trip, extra, Y = torch.as_tensor(trip).long(), torch.as_tensor(extra), torch.as_tensor(labels).float()
+    tr, va = torch.as_tensor(train_rows).long(), torch.as_tensor(valid_rows).long()
+    def getter(src, rows_of):
+        def get(rows, gen):
+            t = trip[rows_of[rows]]
+            x = src(t.T.reshape(-1), gen)
+            B = len(t)
+            return x[:B], x[B:2*B], x[2*B:], extra[rows_of[rows]], Y[t[:, 0]], Y[t[:, 1]], Y[t[:, 2]]
+        return get
+    return seeded_dls(len(tr), len(va), getter(src_train, tr), getter(src_valid, va), bs, seed, device, n_inp=4)

@@ -1,4 +1,4 @@
-"""`adde demo`: the whole pipeline on the built-in synthetic data, ending in a self-contained report.
+"""`adde demo`: synthetic data → encoder → ADDE-M (with its ablations) → ADDE-C → ADDE-O → evaluation → one self-contained HTML report.
 
 Docs: https://adde-nb.github.io/adde_nb/demo.html.md"""
 
@@ -6,39 +6,223 @@ Docs: https://adde-nb.github.io/adde_nb/demo.html.md"""
 
 # %% ../nbs/31_demo.ipynb #c002
 from __future__ import annotations
-import json, time
-from dataclasses import dataclass, asdict
+import base64, html, io, json, shutil, time
+from dataclasses import dataclass, asdict, field
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PRESETS', 'Preset', 'run_demo']
+__all__ = ['PRESETS', 'ABLATIONS', 'Preset', 'Stages', 'result_tables', 'md_table', 'write_report', 'run_demo']
 
 # %% ../nbs/31_demo.ipynb #c005
 @dataclass
 class Preset:
-    "Sizes of one demo run"
+    "Sizes and settings of one demo run"
     name: str
-    n_items: int
-    size: int
+    n_items: int = 4000; render: int = 64; size: int = 64
+    backbone: str = 'efficientnet_lite0'; manip_backbone: str = None; freeze: bool = True
+    enc_epochs: int = 40; enc_lr: float = 1e-3; enc_schedule: str = 'one_cycle'; enc_bs: int = 128
+    manip_epochs: int = 15; manip_lr: float = 1e-4; manip_lr2: float = 5e-5; margin_every: int = 5
+    cond_epochs: int = 10; cond_lr: float = 1e-4; cond_bs: int = 256
+    outfit_epochs: int = 20; outfit_lr: float = 1e-3; outfit_bs: int = 96
+    ablations: bool = True; max_queries: int = None
 
-PRESETS = dict(tiny=Preset('tiny', 300, 32), small=Preset('small', 3000, 64), paper=Preset('paper', 20000, 224))
+PRESETS = dict(
+    tiny=Preset('tiny', n_items=400, size=64, enc_epochs=6, manip_epochs=3, margin_every=1, cond_epochs=2, outfit_epochs=3, max_queries=300),
+    small=Preset('small'),
+    paper=Preset('paper', n_items=20000, render=224, size=224, backbone='resnet18', manip_backbone='alexnet', freeze=False,
+                 enc_epochs=30, enc_lr=1e-4, enc_schedule='constant', manip_epochs=30, manip_lr=1e-4, manip_lr2=5e-5, margin_every=10,
+                 cond_epochs=30, cond_lr=5e-5, outfit_epochs=30, outfit_lr=5e-5))
 
 # %% ../nbs/31_demo.ipynb #c007
-def run_demo(preset='small', out='runs/demo', seed=0, quiet=False) -> dict:
-    "Generate the synthetic data, summarise it and save a grid of items; returns what it did"
-    from adde_nb.synth import synth_dataset, show_items
-    from adde_nb.data import load_dataset
+class Stages:
+    "Times named stages and remembers them"
+    def __init__(self, quiet=False): self.times,self.quiet = {},quiet
+    def __call__(self, name, fn, *args, **kw):
+        if not self.quiet: print(f"── {name}", flush=True)
+        t = time.perf_counter(); res = fn(*args, **kw); self.times[name] = self.times.get(name, 0) + time.perf_counter() - t
+        return res
+
+def _done(run): return (Path(run)/'model.pth').exists() and (Path(run)/'config.json').exists()
+
+# %% ../nbs/31_demo.ipynb #c008
+def _data_stage(p, out, seed, quiet):
+    from adde_nb.synth import synth_dataset
+    from adde_nb.training import read_json, write_json
+    d = out/'data'
+    want = dict(n_items=p.n_items, seed=seed, size=p.render)
+    if read_json(d/'synth.json') != want:
+        if d.exists(): shutil.rmtree(d)
+        synth_dataset(d, n_items=p.n_items, seed=seed, size=p.render, progress=not quiet)
+        write_json(d/'synth.json', want)
+    return d
+
+# %% ../nbs/31_demo.ipynb #c009
+def _encoder_stage(p, out, data, seed, backbone, name, resume):
+    from adde_nb.training import EncoderConfig, train_encoder, eval_encoder
+    cfg = EncoderConfig(data=str(out/'data'), out=str(out/name), backbone=backbone, epochs=p.enc_epochs, lr=p.enc_lr, bs=p.enc_bs,
+                        schedule=p.enc_schedule, size=p.size, seed=seed, freeze_backbone=p.freeze)
+    if not (resume and _done(cfg.out)): train_encoder(cfg, data)
+    return cfg.out, eval_encoder(cfg.out, data)
+
+# %% ../nbs/31_demo.ipynb #c010
+ABLATIONS = {'ADDE-M': {}, 'ADDE-M without L_c': dict(w_c=0.), 'ADDE-M without L_mem': dict(w_mem=0.), 'ADDE-M without L_lt': dict(w_lt=0.)}
+
+def _manip_stage(p, out, data, seed, enc_run, resume):
+    from adde_nb.manipulation import ManipConfig, train_manip, eval_manip
+    runs = {}
+    for name, w in ABLATIONS.items():
+        if name != 'ADDE-M' and not p.ablations: continue
+        folder = out/('manip' + ''.join(f"_no_{k[2:]}" for k in w))
+        cfg = ManipConfig(data=str(out/'data'), out=str(folder), init=enc_run, epochs=p.manip_epochs, lr=p.manip_lr, lr2=p.manip_lr2,
+                          margin_every=p.margin_every, seed=seed, freeze_backbone=p.freeze, **w)
+        if not (resume and _done(cfg.out)): train_manip(cfg, data)
+        eval_manip(cfg.out, data, max_queries=p.max_queries, seed=seed)
+        runs[name] = cfg.out
+    return runs
+
+# %% ../nbs/31_demo.ipynb #c011
+def _cond_stage(p, out, data, seed, enc_run, resume):
+    from adde_nb.conditional import CondConfig, train_cond, eval_cond
+    cfg = CondConfig(data=str(out/'data'), out=str(out/'cond'), init=enc_run, epochs=p.cond_epochs, lr=p.cond_lr, bs=p.cond_bs,
+                     seed=seed, freeze_backbone=p.freeze)
+    if not (resume and _done(cfg.out)): train_cond(cfg, data)
+    return cfg.out, eval_cond(cfg.out, data)
+
+def _outfit_stage(p, out, data, seed, enc_run, resume):
+    from adde_nb.outfit import OutfitConfig, train_outfit, eval_outfit
+    cfg = OutfitConfig(data=str(out/'data'), out=str(out/'outfit'), init=enc_run, epochs=p.outfit_epochs, lr=p.outfit_lr, bs=p.outfit_bs,
+                       seed=seed, freeze_encoder=p.freeze)
+    if not (resume and _done(cfg.out)): train_outfit(cfg, data)
+    return cfg.out, eval_outfit(cfg.out, data, seed=seed)
+
+# %% ../nbs/31_demo.ipynb #c013
+def _figures(out, data, runs, seed):
+    import torch
     from adde_nb.figures import save_figure
+    from adde_nb.synth import show_items
+    from adde_nb.training import plot_attr_accuracy, plot_subspaces, read_json, load_run, build_index
+    from adde_nb.manipulation import manip_figure
+    from adde_nb.conditional import cond_figure
+    from adde_nb.outfit import plot_attention, outfit_figure
+    f = out/'figures'
+    figs = {'items': save_figure(show_items(data, n=24, seed=seed), f/'items.png')}
+    figs['attributes'] = save_figure(plot_attr_accuracy(read_json(Path(runs['encoder'])/'metrics.json')['attributes']), f/'attributes.png')
+    fn = Path(runs['encoder'])/'index_test.pt'
+    if not fn.exists(): build_index(runs['encoder'], data, 'test')
+    names = data.schema.names
+    figs['subspaces'] = save_figure(plot_subspaces(torch.load(fn, weights_only=False)['feats'], data.indices('test'), data.schema,
+                                                   'color', 'category' if 'category' in names else names[0]), f/'subspaces.png')
+    figs['manipulation'] = save_figure(manip_figure(runs['manip']['ADDE-M'], data, seed=seed), f/'manipulation.png')
+    figs['conditional'] = save_figure(cond_figure(runs['cond'], data, conditions=[c for c in ('category', 'color', 'pattern') if c in names] or names[:3],
+                                                  seed=seed), f/'conditional.png')
+    om = load_run(runs['outfit'])[0].model
+    figs['attention'] = save_figure(plot_attention(om, data.schema, data.outfits.categories), f/'attention.png')
+    figs['outfit'] = save_figure(outfit_figure(runs['outfit'], data, seed=seed), f/'outfit.png')
+    return figs
+
+# %% ../nbs/31_demo.ipynb #c015
+def result_tables(runs) -> dict:
+    "pandas DataFrames of every metric beside its baselines, from the runs' metrics.json"
+    import pandas as pd
+    from adde_nb.training import read_json
+    from adde_nb.manipulation import manip_table
+    m = lambda r: read_json(Path(r)/'metrics.json', {})
+    t = {}
+    a = m(runs['encoder'])['attributes']
+    t['attributes'] = pd.DataFrame({'ADDE': {**a['per_type'], 'overall': a['accuracy']},
+                                    'majority baseline': {**a['majority_baseline'], 'overall': a['majority_baseline_overall']}})
+    t['manipulation_top'] = manip_table(runs['manip'], metric='top')
+    t['manipulation_ndcg'] = manip_table(runs['manip'], metric='ndcg')
+    c = m(runs['cond'])['conditional']
+    cols = {'ADDE-C': c, 'full representation': c['baselines']['full_representation'], 'untrained': c['baselines']['untrained']}
+    t['conditional'] = pd.DataFrame({k: {**v['per_type'], 'overall': v['triplet_acc']} for k, v in cols.items()})
+    t['conditional']['mAP@10'] = pd.Series({**c['map@10'], 'overall': c['map@10_mean']})
+    o = m(runs['outfit'])['outfit']
+    rows = {'ADDE-O': o, **{f"baseline: {k.replace('_', ' ')}": v for k, v in o['baselines'].items()}}
+    t['outfit'] = pd.DataFrame({k: {c_: v[c_] for c_ in ('recall@10', 'recall@30', 'recall@50', 'fitb')} for k, v in rows.items()}).T
+    return t
+
+# %% ../nbs/31_demo.ipynb #c016
+def md_table(df, digits=3) -> str:
+    "A DataFrame as a GitHub markdown table (no extra dependency)"
+    fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+    head = '| | ' + ' | '.join(map(str, df.columns)) + ' |\n|---|' + '---|'*len(df.columns) + '\n'
+    return head + ''.join('| ' + str(i) + ' | ' + ' | '.join(fmt(v) for v in r) + ' |\n' for i, r in zip(df.index, df.values))
+
+# %% ../nbs/31_demo.ipynb #c019
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.7em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.4em 0}pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em}
+.note{color:#555;font-size:.9em}"""
+
+def _img(fn): return f'<img alt="{Path(fn).stem}" src="data:image/png;base64,{base64.b64encode(Path(fn).read_bytes()).decode()}">'
+def _tbl(df, digits=3): return df.to_html(float_format=lambda v: f"{v:.{digits}f}", na_rep='–', border=0)
+
+# %% ../nbs/31_demo.ipynb #c020
+def write_report(out, p, seed, tables, figs, runs, times, summary, attention, command) -> Path:
+    "Write the self-contained `report.html` of a demo run"
+    from adde_nb.training import read_json, versions
+    cfgs = {k: read_json(Path(v)/'config.json')['config'] for k, v in
+            [('encoder', runs['encoder']), *[(n, r) for n, r in runs['manip'].items()], ('cond', runs['cond']), ('outfit', runs['outfit'])]}
+    att = ''.join(f"<li><b>{html.escape(c)}</b>: " + ', '.join(f"{t} {w:.2f}" for t, w in sorted(ws.items(), key=lambda kv: -kv[1])) + "</li>"
+                  for c, ws in attention.items())
+    e = html.escape
+    body = f"""<h1>adde_nb demo report</h1>
+<p>Preset <b>{p.name}</b>, seed {seed}, total wall time {sum(times.values())/60:.1f} min. Produced by <code>{e(command)}</code>.
+Every number below was computed by this run; the tables are read back from the runs' <code>metrics.json</code>.</p>
+<h2>Data</h2><pre>{e(summary)}</pre>{_img(figs['items'])}
+<h2>Encoder: attribute prediction</h2><p class=note>Test-split accuracy per attribute type against always predicting the most frequent training value.</p>
+{_tbl(tables['attributes'])}{_img(figs['attributes'])}
+<p class=note>Disentanglement: the colour subspace separates colours; the category subspace, coloured the same way, should not.</p>{_img(figs['subspaces'])}
+<h2>ADDE-M: attribute manipulation</h2><p class=note>top-k accuracy: share of queries with an item carrying exactly the target labels in the top k.
+Ablations are separate runs with one loss weight at 0; baselines need no training.</p>
+{_tbl(tables['manipulation_top'], 4)}<p class=note>NDCG@k (paper Eq. 8)</p>{_tbl(tables['manipulation_ndcg'], 4)}
+<p>Query latency (manipulation + exact search over the test gallery): {read_json(Path(runs['manip']['ADDE-M'])/'metrics.json')['manipulation']['latency_ms']['batched_ms']:.3f} ms/query batched,
+{read_json(Path(runs['manip']['ADDE-M'])/'metrics.json')['manipulation']['latency_ms']['single_ms']:.3f} ms/query one at a time.</p>
+{_img(figs['manipulation'])}
+<h2>ADDE-C: conditional similarity</h2><p class=note>Triplet accuracy per condition on the same test triplets for ADDE-C and its baselines; mAP@10 of conditional kNN.</p>
+{_tbl(tables['conditional'])}{_img(figs['conditional'])}
+<h2>ADDE-O: outfit completion</h2><p class=note>Recall@K over every test item of the target category; fill-in-the-blank accuracy with 4 candidates.</p>
+{_tbl(tables['outfit'])}<p>What the category attention learned (mean weight per subspace, by target category):</p><ul>{att}</ul>
+{_img(figs['attention'])}{_img(figs['outfit'])}
+<h2>Configuration</h2><pre>{e(json.dumps(dict(preset=asdict(p), runs=cfgs), indent=1))}</pre>
+<h2>Environment</h2><pre>{e(json.dumps(dict(versions(), seed=seed, wall_seconds_per_stage={k: round(v, 1) for k, v in times.items()}), indent=1))}</pre>"""
+    fn = Path(out)/'report.html'
+    fn.write_text(f"<!doctype html><html><head><meta charset=utf-8><title>adde_nb demo</title><style>{_CSS}</style></head><body>{body}</body></html>")
+    return fn
+
+# %% ../nbs/31_demo.ipynb #c022
+def run_demo(preset='small', out='runs/demo', seed=0, quiet=False, resume=False) -> dict:
+    "The whole pipeline on synthetic data; returns the results and writes `out/report.html`"
+    import torch
+    from adde_nb.data import load_dataset
+    from adde_nb.outfit import attention_summary
+    from adde_nb.training import load_run, write_json
     p = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    data_dir = out/'data'
-    if not (data_dir/'gt_test.txt').exists():
-        synth_dataset(data_dir, n_items=p.n_items, seed=seed, size=p.size, progress=not quiet)
-    data = load_dataset(data_dir)
+    st = Stages(quiet)
+    st('data', _data_stage, p, out, seed, quiet)
+    data = load_dataset(out/'data')
     if not quiet: print(data.summary())
-    grid = save_figure(show_items(data, n=32, seed=seed), out/'items.png')
-    res = dict(preset=asdict(p), seed=seed, data=str(data_dir), grid=str(grid), seconds=time.perf_counter() - t0)
-    (out/'demo.json').write_text(json.dumps(res, indent=1))
-    if not quiet: print(f"demo: data in {data_dir}, item grid in {grid}")
+    runs = {}
+    runs['encoder'], _ = st('encoder', _encoder_stage, p, out, data, seed, p.backbone, 'encoder', resume)
+    enc_m = runs['encoder']
+    if p.manip_backbone and p.manip_backbone != p.backbone:
+        enc_m, _ = st('encoder', _encoder_stage, p, out, data, seed, p.manip_backbone, f'encoder_{p.manip_backbone}', resume)
+    runs['manip'] = st('ADDE-M', _manip_stage, p, out, data, seed, enc_m, resume)
+    runs['cond'], _ = st('ADDE-C', _cond_stage, p, out, data, seed, runs['encoder'], resume)
+    runs['outfit'], _ = st('ADDE-O', _outfit_stage, p, out, data, seed, runs['encoder'], resume)
+    figs = st('figures', _figures, out, data, runs, seed)
+    tables = result_tables(runs)
+    om = load_run(runs['outfit'])[0].model
+    attention = attention_summary(om, data.schema, data.outfits.categories)
+    cmd = f"adde demo --preset {p.name} --out {out} --seed {seed}"
+    res = dict(preset=asdict(p), seed=seed, command=cmd, runs=runs, times=st.times,
+               tables={k: json.loads(v.to_json(orient='index')) for k, v in tables.items()}, attention=attention)
+    write_json(out/'results.json', res)
+    (out/'results.md').write_text(f"Produced by `{cmd}` ({sum(st.times.values())/60:.1f} min, {'GPU' if torch.cuda.is_available() else 'CPU'}).\n\n"
+                                  + '\n'.join(f"**{k}**\n\n{md_table(v, 4 if k.startswith('manip') else 3)}" for k, v in tables.items()))
+    rep = write_report(out, p, seed, tables, figs, runs, st.times, data.summary(), attention, cmd)
+    if not quiet: print(f"demo finished in {sum(st.times.values())/60:.1f} min; report: {rep.resolve()}")
     return res

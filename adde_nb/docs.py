@@ -10,7 +10,7 @@ import json, posixpath, re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['nb_to_markdown', 'make_readme']
+__all__ = ['nb_to_markdown', 'make_readme', 'build_docs']
 
 # %% ../nbs/32_docs.ipynb #c006
 def _directives(src):
@@ -45,3 +45,59 @@ def make_readme(root='.') -> Path:
     fn = root/'README.md'
     fn.write_text(header + nb_to_markdown(root/'nbs'/'index.ipynb', 'nbs/'))
     return fn
+
+# %% ../nbs/32_docs.ipynb #c012
+def _page_name(nb_path): return 'index' if Path(nb_path).stem == 'index' else Path(nb_path).stem
+
+def _clean_nb(nb):
+    "Drop `#| hide` cells and directive lines, as nbdev's docs processing does"
+    keep = []
+    for c in nb.cells:
+        if c.cell_type == 'code':
+            d = _directives(c.source)
+            if 'hide' in d or 'exporti' in d: continue
+            c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|')).strip()
+            if not c.source and not c.get('outputs'): continue
+        keep.append(c)
+    nb.cells = keep
+    return nb
+
+# %% ../nbs/32_docs.ipynb #c013
+def _nav(pages, current):
+    items = ''.join(f'<a href="{p}.html"{" class=cur" if p == current else ""}>{t}</a>' for p, t in pages)
+    return (f'<nav class="adde-nav"><b>adde_nb</b>{items}</nav><style>.adde-nav{{position:sticky;top:0;z-index:9;background:#24323f;'
+            'padding:.5em 1em;font:14px system-ui;display:flex;flex-wrap:wrap;gap:.2em 1em}}.adde-nav a{{color:#cfe3f7;text-decoration:none}}'
+            '.adde-nav a.cur{{color:#fff;font-weight:bold}}.adde-nav b{{color:#fff;margin-right:1em}}</style>')
+
+def _title(nb, fallback):
+    for c in nb.cells:
+        if c.cell_type == 'markdown':
+            for l in c.source.splitlines():
+                if l.startswith('# '): return l[2:].strip()
+    return fallback
+
+# %% ../nbs/32_docs.ipynb #c014
+def build_docs(root='.', out='_docs', use_quarto=None) -> Path:
+    "Build the docs site of the notebooks in `root/nbs` into `out` (quarto when available, else nbconvert)"
+    import shutil, subprocess, nbformat
+    root, out = Path(root).resolve(), Path(out)
+    out = out if out.is_absolute() else root/out
+    if use_quarto is None: use_quarto = shutil.which('quarto') is not None
+    if use_quarto:
+        subprocess.run(['nbdev-docs'], cwd=root, check=True)
+        return root/'_docs'
+    from nbconvert import HTMLExporter
+    from nbconvert.writers import FilesWriter
+    from traitlets.config import Config
+    nbs = sorted((root/'nbs').glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.name))
+    loaded = [(p, nbformat.read(p, as_version=4)) for p in nbs]
+    pages = [(_page_name(p), _title(nb, p.stem)) for p, nb in loaded]
+    out.mkdir(parents=True, exist_ok=True)
+    c = Config(); c.HTMLExporter.preprocessors = ['nbconvert.preprocessors.ExtractOutputPreprocessor']
+    ex = HTMLExporter(config=c, template_name='lab')
+    for (p, nb), (name, title) in zip(loaded, pages):
+        body, res = ex.from_notebook_node(_clean_nb(nb), resources=dict(unique_key=name, output_files_dir=f'{name}_files'))
+        i = body.find('>', body.find('<body')) + 1
+        body = body[:i] + _nav(pages, name) + body[i:]
+        FilesWriter(build_directory=str(out)).write(body, res, notebook_name=name)
+    return out

@@ -10,7 +10,7 @@ import json, os, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 from fastprogress.fastprogress import progress_bar
 from .schema import *
 from .data import POLYVORE_CATEGORIES, load_dataset
@@ -18,8 +18,8 @@ from .sampling import *
 
 # %% auto #0
 __all__ = ['SYNTH_TYPES', 'SYNTH_SCHEMA', 'APPLIES', 'CAT_WEIGHTS', 'STYLE_PRIORS', 'VARIANT_WEIGHTS', 'COLORS', 'NEUTRALS',
-           'ACCENTS', 'CORE_SLOTS', 'EXTRA_SLOTS', 'sample_design', 'sample_catalogue', 'render_item', 'outfit_ok',
-           'make_outfits', 'synth_dataset', 'show_items']
+           'ACCENTS', 'CLOTHES', 'LEATHER', 'CONTRAST', 'SETS', 'CORE_SLOTS', 'EXTRA_SLOTS', 'sample_design',
+           'sample_catalogue', 'render_item', 'outfit_ok', 'make_outfits', 'synth_dataset', 'show_items']
 
 # %% ../nbs/04_synth.ipynb #c006
 SYNTH_TYPES = dict(
@@ -269,6 +269,11 @@ def render_item(values:dict, size=64, seed=0) -> np.ndarray:
         fill = fill*(1 - pm[..., None]) + pc[None, None]*pm[..., None]
     if values.get('texture'): fill = fill*_texture(values['texture'], x, y, W/26, rng)[..., None]
     img = img*(1 - G) + fill*G
+    if values['style'] != 'casual':                                   # style trim around the silhouette
+        ring = (np.asarray(gm.filter(ImageFilter.MaxFilter(5)), np.float32)/255)[..., None]*(1 - G)
+        if values['style'] == 'formal': col = np.array((212, 172, 50), np.float32)[None, None]
+        else: col = np.where(((x + y)//(W/16) % 2 == 0)[..., None], 245., 25.)
+        img = img*(1 - ring) + col*ring
     trim = base*0.55 if lum > 90 else base + 70
     img = img*(1 - T) + trim[None, None]*T
     mark = np.array((20, 20, 20) if lum > 140 else (250, 250, 250), np.float32)
@@ -279,40 +284,60 @@ def render_item(values:dict, size=64, seed=0) -> np.ndarray:
 
 # %% ../nbs/04_synth.ipynb #c023
 NEUTRALS, ACCENTS = ('black', 'white', 'grey', 'brown'), ('red', 'blue', 'green', 'yellow')
+CLOTHES, LEATHER, CONTRAST = ('tops', 'bottoms', 'all-body', 'outerwear'), ('shoes', 'bags', 'accessories'), ('tops', 'bottoms', 'outerwear')
+SETS = ((('hats', 'scarves'), ('color', 'pattern')), (('jewellery', 'sunglasses'), ('color',)), (('bottoms', 'outerwear'), ('texture',)))
 CORE_SLOTS = (('tops', 'bottoms', 'shoes'), ('all-body', 'shoes'))
-EXTRA_SLOTS = dict(outerwear=0.3, bags=0.45, accessories=0.2, jewellery=0.2, hats=0.2, sunglasses=0.2, scarves=0.15)
+EXTRA_SLOTS = dict(outerwear=0.35, bags=0.5, accessories=0.35, hats=0.3, scarves=0.3, jewellery=0.3, sunglasses=0.3)
 
 def outfit_ok(idx) -> bool:
     "Do items with value indices `idx` (rows) follow the synthetic outfit rules?"
     idx = np.asarray(idx)
-    vals = [{t: (SYNTH_TYPES[t][r[_T[t]]] if r[_T[t]] >= 0 else None) for t in SYNTH_TYPES} for r in idx]
-    cats = [v['category'] for v in vals]
-    if len(set(cats)) < len(cats): return False
-    if len({v['style'] for v in vals}) > 1: return False
-    if len({v['color'] for v in vals if v['color'] in ACCENTS}) > 1: return False
-    return sum(v['pattern'] not in (None, 'solid') for v in vals) <= 1
+    vals = {SYNTH_TYPES['category'][r[0]]: {t: (SYNTH_TYPES[t][r[_T[t]]] if r[_T[t]] >= 0 else None) for t in SYNTH_TYPES} for r in idx}
+    if len(vals) < len(idx) or len({v['style'] for v in vals.values()}) > 1: return False
+    if len({v['color'] for c, v in vals.items() if c in CLOTHES and v['color'] in ACCENTS}) > 1: return False
+    contrast = [v['color'] for c, v in vals.items() if c in CONTRAST]
+    if len(set(contrast)) < len(contrast): return False
+    leather = {v['color'] for c, v in vals.items() if c in LEATHER}
+    if len(leather) > 1 or not leather <= set(NEUTRALS): return False
+    for (a, b), ts in SETS:
+        if a in vals and b in vals and any(vals[a][t] != vals[b][t] for t in ts): return False
+    loud = [c for c, v in vals.items() if v['pattern'] not in (None, 'solid') and not (c == 'scarves' and 'hats' in vals)]
+    return len(loud) <= 1
 
 # %% ../nbs/04_synth.ipynb #c024
+def _allowed(slot, row, chosen, accent, leather, loud):
+    "Can item `row` (value indices) fill `slot` next to the items `chosen` (slot → row)?"
+    color = SYNTH_TYPES['color'][row[_T['color']]]
+    if slot in CLOTHES and color not in NEUTRALS + (accent,): return False
+    if slot in LEATHER and color != leather: return False
+    if slot in CONTRAST and any(chosen[c][_T['color']] == row[_T['color']] for c in CONTRAST if c in chosen): return False
+    for (a, b), ts in SETS:
+        other = b if slot == a else a if slot == b else None
+        if other in chosen and any(row[_T[t]] != chosen[other][_T[t]] for t in ts): return False
+    patterned = row[_T['pattern']] > 0
+    return not (patterned and loud and not (slot == 'scarves' and 'hats' in chosen))
+
 def make_outfits(idx, n_outfits, seed=0, max_tries=50):
-    "Seeded outfits (lists of row indices into `idx`) that satisfy `outfit_ok`"
+    "Seeded outfits (lists of row indices into `idx`) that satisfy `outfit_ok`; optional slots are skipped when nothing fits"
     rng = np.random.default_rng(seed)
-    cat_of = np.array([POLYVORE_CATEGORIES[c] for c in idx[:, 0]])
     pools = {}
-    for r, row in enumerate(idx): pools.setdefault((cat_of[r], row[_T['style']]), []).append(r)
+    for r, row in enumerate(idx): pools.setdefault((POLYVORE_CATEGORIES[row[0]], row[_T['style']]), []).append(r)
     outs = []
     for _ in range(n_outfits*max_tries):
         if len(outs) == n_outfits: break
-        style, accent = rng.integers(3), ACCENTS[rng.integers(4)]
-        slots = list(CORE_SLOTS[rng.integers(2)]) + [s for s, p in EXTRA_SLOTS.items() if rng.uniform() < p]
-        items, loud = [], False
+        style, accent, leather = rng.integers(3), ACCENTS[rng.integers(4)], NEUTRALS[rng.integers(4)]
+        core = CORE_SLOTS[rng.integers(2)]
+        slots = list(core) + [s for s, p in EXTRA_SLOTS.items() if rng.uniform() < p]
+        chosen, loud, ok = {}, False, True
         for slot in slots:
-            cand = [r for r in pools.get((slot, style), [])
-                    if SYNTH_TYPES['color'][idx[r, 1]] in NEUTRALS + (accent,) and not (loud and idx[r, 2] > 0)]
-            if not cand: break
+            cand = [r for r in pools.get((slot, style), []) if _allowed(slot, idx[r], {k: idx[v] for k, v in chosen.items()}, accent, leather, loud)]
+            if not cand:
+                if slot in core: ok = False; break
+                continue
             r = cand[rng.integers(len(cand))]
-            items.append(r); loud |= bool(idx[r, 2] > 0)
-        else:
-            if len(items) >= 3: outs.append(items)
+            chosen[slot] = r
+            loud |= bool(idx[r, _T['pattern']] > 0)
+        if ok and len(chosen) >= 3: outs.append(list(chosen.values()))
     return outs
 
 # %% ../nbs/04_synth.ipynb #c027

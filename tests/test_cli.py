@@ -51,3 +51,31 @@ def test_info_real(name, n):
     if p is None: pytest.skip(f"../shared/data/{name} is not on this machine")
     info = json.loads(adde('data', 'info', p, '--json', '--min-count', 20).stdout)
     assert sum(info['splits'].values()) == n
+
+@pytest.mark.xdist_group('cli-flow')
+def test_train_eval_query_complete(tmp_path):
+    d, enc = tmp_path/'syn', tmp_path/'enc'
+    adde('data', 'synth', '--out', d, '--n-items', 300, '--seed', 1, '--quiet', '--workers', 1)
+    adde('train', 'encoder', '--data', d, '--out', enc, '--backbone', 'resnet18', '--epochs', 1, '--size', 32, '--d', 16, '--lr', 1e-3)
+    assert {'config.json', 'model.pth', 'metrics.json'} <= {p.name for p in enc.iterdir()}
+    out = adde('eval', 'encoder', '--run', enc).stdout
+    assert 'attribute accuracy' in out and 'majority' in out
+    assert 'attributes' in json.loads((enc/'metrics.json').read_text())
+    adde('index', 'build', '--run', enc)
+    assert (enc/'index_test.pt').exists()
+    adde('train', 'manip', '--run', enc, '--out', tmp_path/'m', '--epochs', 1, '--freeze-backbone', '--weights', 'mem=0')
+    assert json.loads((tmp_path/'m'/'config.json').read_text())['config']['w_mem'] == 0
+    out = adde('eval', 'manip', '--run', tmp_path/'m', '--k', '10,20').stdout
+    assert 'no_manipulation' in out and 'attribute_prediction' in out and 'ms/query' in out
+    assert (tmp_path/'m'/'manip_rankings.npz').exists()
+    adde('train', 'cond', '--init', enc, '--out', tmp_path/'c', '--epochs', 1, '--freeze-backbone')
+    assert 'full representation' in adde('eval', 'cond', '--run', tmp_path/'c').stdout
+    img = d/'images'/'000003.png'
+    out = adde('query', '--run', tmp_path/'c', '--like', img, '--condition', 'color', '--k', 5).stdout
+    assert len([l for l in out.splitlines() if 'color=' in l]) == 5
+    adde('train', 'outfit', '--init', enc, '--out', tmp_path/'o', '--epochs', 1)
+    assert 'uniform_attention' in adde('eval', 'outfit', '--run', tmp_path/'o').stdout
+    out = adde('complete', '--run', tmp_path/'o', '--outfit', d/'images'/'000001.png', d/'images'/'000002.png', '--category', 'bags', '--k', 2).stdout
+    assert 'best bags' in out
+    r = adde('query', '--run', tmp_path/'c', '--like', img, '--condition', 'colour', check=False)
+    assert r.returncode == 2 and 'valid types' in r.stderr

@@ -1,0 +1,60 @@
+"""The main job, as the tests run it: the `tiny` demo preset, its report, its reproducibility, and the
+manipulation metrics recomputed from the saved rankings by an implementation independent of adde_nb.metrics."""
+import json, math, re
+from pathlib import Path
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.xdist_group('demo')
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    from adde_nb.demo import run_demo
+    out = tmp_path_factory.mktemp('demo')/'a'
+    return out, run_demo('tiny', out, seed=0, quiet=True)
+
+def test_report(demo):
+    out, res = demo
+    html = (out/'report.html').read_text()
+    for heading in ('Encoder: attribute prediction', 'ADDE-M: attribute manipulation', 'ADDE-C: conditional similarity',
+                    'ADDE-O: outfit completion', 'Configuration', 'Environment'):
+        assert heading in html
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)) >= 7
+    assert html.count('<table') >= 6
+    for k in ('no manipulation', 'attribute prediction', 'without L_c', 'without L_mem', 'without L_lt', 'untrained', 'uniform attention'):
+        assert k in html, k
+
+def test_same_seed_same_metrics(demo, tmp_path):
+    from adde_nb.demo import run_demo
+    out, res = demo
+    again = run_demo('tiny', tmp_path/'b', seed=0, quiet=True)
+    assert again['tables'] == res['tables']
+
+def _ndcg(ranked_idx, tgt_idx, mask, k):
+    # straight from the paper's Eq. 8 and the supplementary's Z, one query and one rank at a time
+    total = 0.0
+    for q in range(len(ranked_idx)):
+        types = [a for a in range(len(tgt_idx[q])) if mask[q][a]]
+        dcg = sum((2**(sum(ranked_idx[q][t][a] == tgt_idx[q][a] for a in types)/max(len(types), 1)) - 1)/math.log2(t + 2) for t in range(k))
+        total += dcg/sum(1/math.log2(j + 2) for j in range(k))
+    return total/len(ranked_idx)
+
+def test_manip_metrics_recomputed_from_rankings(demo):
+    out, _ = demo
+    run = out/'manip'
+    z = np.load(run/'manip_rankings.npz')
+    m = json.loads((run/'metrics.json').read_text())['manipulation']
+    G, ranked, tgt, ind, off = z['gallery_labels'], z['ranked'], z['target'], z['indicator'], z['attr_offsets']
+    def idx(v):   # per-type value index, -1 when the block is empty
+        return [int(np.argmax(v[off[a]:off[a+1]])) if v[off[a]:off[a+1]].any() else -1 for a in range(len(off) - 1)]
+    tgt_i = [idx(t) for t in tgt]
+    rk_i = [[idx(G[g]) for g in row] for row in ranked]
+    changed = [[bool(np.abs(i[off[a]:off[a+1]]).sum()) for a in range(len(off) - 1)] for i in ind]
+    for k in (10, 20, 30, 40, 50):
+        if f'top@{k}' not in m: continue
+        top = np.mean([any((G[g] == t).all() for g in row[:k]) for row, t in zip(ranked, tgt)])
+        assert abs(top - m[f'top@{k}']) < 1e-6
+        assert abs(_ndcg(rk_i, tgt_i, [[True]*len(c) for c in changed], k) - m[f'ndcg@{k}']) < 1e-6
+        assert abs(_ndcg(rk_i, tgt_i, changed, k) - m[f'ndcg_target@{k}']) < 1e-6
+        assert abs(_ndcg(rk_i, tgt_i, [[not x for x in c] for c in changed], k) - m[f'ndcg_others@{k}']) < 1e-6
+    assert m['n_queries'] == len(ranked)
