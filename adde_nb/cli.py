@@ -21,6 +21,9 @@ def cmd_data_synth(a):
           f"{st['queries']} manipulation queries, outfits {st['outfits']} to {a.out}")
     print(f"benchmark: {st['n_items']} items at {a.size} px in {st['seconds']:.1f} s = {st['items_per_s']:.0f} items/s "
           f"({a.workers or 'auto'} workers)")
+    empty = [k for k, v in st['outfits'].items() if not v]
+    if empty: print(f"warning: no outfits in split(s) {', '.join(empty)}: outfit training and evaluation need more items "
+                    f"(about 500 or more)", file=sys.stderr)
 
 # %% ../nbs/30_cli.ipynb #c007
 def _load(a):
@@ -41,10 +44,16 @@ _TASK = dict(encoder=dict(margin=float, w_ce=float, w_attr=float, w_full=float),
              manip=dict(lr2=float, lr2_frac=float, w_cls=float, w_c=float, w_ct=float, w_lt=float, w_mem=float, margin=float,
                         margin_step=float, margin_every=int, n_changes=int, n_triplets=int, per_value=int),
              cond=dict(margin=float, w_trip=float, w_cls=float),
-             outfit=dict(margin=float, types=str, hidden=int))
+             outfit=dict(margin=float, outfit_types=str, hidden=int))
+
+_HELP = dict(data="dataset folder (default for task runs: the --init run's)", out="run folder to write", init="run to start from (an encoder run)",
+             backbone="alexnet, resnet18 or efficientnet_lite0", backbone_weights="local state dict for alexnet/resnet18",
+             epochs="training epochs", bs="batch size", lr="learning rate", size="image size in pixels", seed="random seed",
+             schedule="constant or one_cycle", types="attribute types to keep (fashion-product, clothing-attributes)",
+             outfit_types="attribute types the outfit model uses (default: the 5 best-labelled)", n_changes="attribute types changed per triplet")
 
 def _train_args(p, kind):
-    for k, t in {**_COMMON, **_TASK[kind]}.items(): p.add_argument('--' + k.replace('_', '-'), type=t, default=None)
+    for k, t in {**_COMMON, **_TASK[kind]}.items(): p.add_argument('--' + k.replace('_', '-'), type=t, default=None, help=_HELP.get(k))
     p.add_argument('--freeze-backbone', action='store_true', help="train only what sits on the backbone (cached backbone features)")
     p.add_argument('--resume', action='store_true', help="continue an interrupted run from its last checkpoint")
     if kind == 'manip':

@@ -31,10 +31,10 @@ def thumb(data:FashionData, split, i, size=96) -> np.ndarray:
 def _box(ax, color, lw=4):
     ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor=color, linewidth=lw, clip_on=False))
 
-def show_grid(images, titles=None, ncols=8, hits=None, size=1.4, fontsize=7, suptitle=None):
+def show_grid(images, titles=None, ncols=8, hits=None, size=1.4, fontsize=7, suptitle=None, dpi=72):
     "Grid of images with optional titles; `hits[i]` True draws a green box around image i"
     n = len(images); nrows = max(1, -(-n//ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*size, nrows*(size + 0.25*bool(titles))), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*size, nrows*(size + 0.25*bool(titles))), squeeze=False, dpi=dpi)
     for k, ax in enumerate(axs.flat):
         ax.axis('off')
         if k >= n: continue
@@ -46,12 +46,12 @@ def show_grid(images, titles=None, ncols=8, hits=None, size=1.4, fontsize=7, sup
     return fig
 
 # %% ../nbs/02_figures.ipynb #c012
-def retrieval_figure(rows, k=None, size=1.3, title=None, fontsize=8):
+def retrieval_figure(rows, k=None, size=1.3, title=None, fontsize=8, dpi=72):
     "Rows of query image(s) + text + top-k results, correct results boxed in green"
     nq = max(len(r['query']) if isinstance(r['query'], (list, tuple)) else 1 for r in rows)
     k = k or max(len(r['results']) for r in rows)
     ncols = nq + 1 + k
-    fig = plt.figure(figsize=(ncols*size*0.93, len(rows)*(size + 0.3) + 0.3*bool(title)))
+    fig = plt.figure(figsize=(ncols*size*0.93, len(rows)*(size + 0.3) + 0.3*bool(title)), dpi=dpi)
     gs = fig.add_gridspec(len(rows), ncols, width_ratios=[1]*nq + [0.12] + [1]*k, wspace=0.06, hspace=0.35,
                           left=0.01, right=0.99, bottom=0.01, top=0.93 if title else 0.97)
     for r, row in enumerate(rows):

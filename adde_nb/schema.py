@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['DataFormatError', 'AttrType', 'Schema']
@@ -61,35 +62,44 @@ class Schema:
     def __repr__(self): return f"Schema({', '.join(f'{t.name}[{len(t)}]' for t in self.types)}; J={self.J})"
 
 # %% ../nbs/00_schema.ipynb #c013
-def _type_index(self:Schema, t) -> int:
+@patch
+def type_index(self:Schema, t) -> int:
+    "Position of attribute type `t` (a name or an index)"
     if isinstance(t, (int, np.integer)):
         if not 0 <= t < self.n: raise IndexError(f"attribute type index {t} out of range 0..{self.n-1}")
         return int(t)
     try: return self.names.index(t)
     except ValueError: raise KeyError(f"{t!r} is not an attribute type; valid types: {', '.join(self.names)}") from None
-Schema.type_index = _type_index
-Schema.__getitem__ = lambda self, t: self.types[self.type_index(t)]
-Schema.block = lambda self, t: slice(int(self.offsets[self.type_index(t)]), int(self.offsets[self.type_index(t)+1]))
+@patch
+def __getitem__(self:Schema, t) -> AttrType: return self.types[self.type_index(t)]
+@patch
+def block(self:Schema, t) -> slice:
+    "Columns of type `t` in a label vector"
+    a = self.type_index(t)
+    return slice(int(self.offsets[a]), int(self.offsets[a+1]))
 
 # %% ../nbs/00_schema.ipynb #c016
-def _from_sizes(cls, sizes, names=None):
+@patch(cls_method=True)
+def from_sizes(cls:Schema, sizes, names=None):
     "Schema from block sizes alone, with placeholder names where none are given"
     names = names or [f"attr{i}" for i in range(len(sizes))]
     return cls([AttrType(nm, [f"v{j}" for j in range(int(k))]) for nm, k in zip(names, sizes)])
-Schema.from_sizes = classmethod(_from_sizes)
 
 # %% ../nbs/00_schema.ipynb #c019
-def _to_dict(self:Schema): return {"types": [{"name": t.name, "values": list(t.values)} for t in self.types]}
-def _from_dict(cls, d): return cls([AttrType(t["name"], t["values"]) for t in d["types"]])
-def _save(self:Schema, fn): Path(fn).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-def _load(cls, fn):
+@patch
+def to_dict(self:Schema): return {"types": [{"name": t.name, "values": list(t.values)} for t in self.types]}
+@patch(cls_method=True)
+def from_dict(cls:Schema, d): return cls([AttrType(t["name"], t["values"]) for t in d["types"]])
+@patch
+def save(self:Schema, fn): Path(fn).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+@patch(cls_method=True)
+def load(cls:Schema, fn):
     try: return cls.from_dict(json.loads(Path(fn).read_text()))
     except (KeyError, TypeError, json.JSONDecodeError) as e: raise DataFormatError(f"not a schema file ({e})", fn) from None
-Schema.to_dict,Schema.save = _to_dict,_save
-Schema.from_dict,Schema.load = classmethod(_from_dict),classmethod(_load)
 
 # %% ../nbs/00_schema.ipynb #c022
-def _check_labels(self:Schema, labels):
+@patch
+def check_labels(self:Schema, labels):
     "Row and reason of the first invalid row of `labels`, or None"
     labels = np.asarray(labels)
     if labels.ndim != 2 or labels.shape[1] != self.J: return 0, f"expected {self.J} label values per row, got shape {labels.shape}"
@@ -102,10 +112,10 @@ def _check_labels(self:Schema, labels):
         r, a = np.argwhere(counts > 1)[0]
         return int(r), f"{int(counts[r, a])} ones in the block of attribute type {self.names[a]!r} (at most one allowed)"
     return None
-Schema.check_labels = _check_labels
 
 # %% ../nbs/00_schema.ipynb #c023
-def _to_indices(self:Schema, labels) -> np.ndarray:
+@patch
+def to_indices(self:Schema, labels) -> np.ndarray:
     "(N, n) value indices, -1 where a type's block is all zero"
     labels = np.asarray(labels)
     one = labels.ndim == 1
@@ -119,7 +129,8 @@ def _to_indices(self:Schema, labels) -> np.ndarray:
         out[has, a] = blk[has].argmax(1)
     return out[0] if one else out
 
-def _to_labels(self:Schema, idx) -> np.ndarray:
+@patch
+def to_labels(self:Schema, idx) -> np.ndarray:
     "(N, J) int8 label vectors from (N, n) value indices (-1 = missing)"
     idx = np.asarray(idx)
     one = idx.ndim == 1
@@ -130,17 +141,17 @@ def _to_labels(self:Schema, idx) -> np.ndarray:
         r = np.nonzero(idx[:, a] >= 0)[0]
         out[r, self.offsets[a] + idx[r, a]] = 1
     return out[0] if one else out
-Schema.to_indices,Schema.to_labels = _to_indices,_to_labels
 
 # %% ../nbs/00_schema.ipynb #c026
-def _describe(self:Schema, labels) -> dict:
+@patch
+def describe(self:Schema, labels) -> dict:
     "Attribute type → value name (None if missing) for one label vector"
     idx = self.to_indices(np.asarray(labels).reshape(-1))
     return {t.name: (t.values[i] if i >= 0 else None) for t, i in zip(self.types, idx)}
-Schema.describe = _describe
 
 # %% ../nbs/00_schema.ipynb #c029
-def _parse_edit(self:Schema, edit) -> dict:
+@patch
+def parse_edit(self:Schema, edit) -> dict:
     "`'color=red,pattern=striped'` (or a dict) → {type index: value index}, validated"
     if isinstance(edit, str):
         pairs = []
@@ -155,10 +166,10 @@ def _parse_edit(self:Schema, edit) -> dict:
         if a in out: raise ValueError(f"attribute type {self.names[a]!r} is edited twice")
         out[a] = self.types[a].index(v)
     return out
-Schema.parse_edit = _parse_edit
 
 # %% ../nbs/00_schema.ipynb #c030
-def _indicator(self:Schema, ref_labels, edit):
+@patch
+def indicator(self:Schema, ref_labels, edit):
     "Indicator vector and target label vector for applying `edit` to an item labelled `ref_labels`"
     ref = np.asarray(ref_labels).reshape(-1)
     cur = self.to_indices(ref)
@@ -169,10 +180,10 @@ def _indicator(self:Schema, ref_labels, edit):
         if cur[a] >= 0: ind[o + cur[a]], tgt[o + cur[a]] = -1, 0
         ind[o + v], tgt[o + v] = 1, 1
     return ind, tgt
-Schema.indicator = _indicator
 
 # %% ../nbs/00_schema.ipynb #c033
-def _edit_text(self:Schema, indicator) -> str:
+@patch
+def edit_text(self:Schema, indicator) -> str:
     "Human-readable text of an indicator vector, e.g. 'color: black → red'"
     ind = np.asarray(indicator).reshape(-1)
     parts = []
@@ -183,4 +194,3 @@ def _edit_text(self:Schema, indicator) -> str:
         new = [t.values[j] for j in np.nonzero(blk > 0)[0]]
         parts.append(f"{t.name}: {old[0] if old else '∅'} → {new[0] if new else '∅'}")
     return ", ".join(parts)
-Schema.edit_text = _edit_text

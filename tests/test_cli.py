@@ -15,6 +15,8 @@ def synth(tmp_path_factory):
     out = tmp_path_factory.mktemp('synth')/'a'
     r = adde('data', 'synth', '--out', out, '--n-items', 300, '--seed', 7, '--quiet')
     assert 'items/s' in r.stdout
+    n_test = len(json.loads((out/'polyvore'/'nondisjoint'/'test.json').read_text()))
+    assert ('warning: no outfits in split(s) test' in r.stderr) == (n_test == 0)
     return out
 
 def test_synth_is_deterministic(synth, tmp_path):
@@ -55,7 +57,7 @@ def test_info_real(name, n):
 @pytest.mark.xdist_group('cli-flow')
 def test_train_eval_query_complete(tmp_path):
     d, enc = tmp_path/'syn', tmp_path/'enc'
-    adde('data', 'synth', '--out', d, '--n-items', 300, '--seed', 1, '--quiet', '--workers', 1)
+    adde('data', 'synth', '--out', d, '--n-items', 500, '--seed', 1, '--quiet', '--workers', 1)
     adde('train', 'encoder', '--data', d, '--out', enc, '--backbone', 'resnet18', '--epochs', 1, '--size', 32, '--d', 16, '--lr', 1e-3)
     assert {'config.json', 'model.pth', 'metrics.json'} <= {p.name for p in enc.iterdir()}
     out = adde('eval', 'encoder', '--run', enc).stdout
