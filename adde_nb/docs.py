@@ -100,4 +100,5 @@ def build_docs(root='.', out='_docs', use_quarto=None) -> Path:
         i = body.find('>', body.find('<body')) + 1
         body = body[:i] + _nav(pages, name) + body[i:]
         FilesWriter(build_directory=str(out)).write(body, res, notebook_name=name)
+    if (root/'nbs'/'images').is_dir(): shutil.copytree(root/'nbs'/'images', out/'images', dirs_exist_ok=True)   # pictures the markdown links
     return out

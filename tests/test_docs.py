@@ -34,3 +34,9 @@ def test_screenshot(site, tmp_path):
                     '--disable-sync', '--no-first-run', f'--user-data-dir={tmp_path}', '--window-size=1280,1600',
                     f'--screenshot={shot}', (site/'index.html').as_uri()], check=True, capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+def test_pictures_linked_from_pages_are_there(site):
+    import re
+    srcs = re.findall(r'src="(images/[^"]+)"', (site/'index.html').read_text())
+    assert srcs, "the index page links no picture (the README's manipulation figure is expected)"
+    for s in srcs: assert (site/s).exists() and (site/s).stat().st_size > 1000, s
