@@ -59,22 +59,23 @@ def _done(run): return (Path(run)/'model.pth').exists() and (Path(run)/'config.j
 
 # %% ../nbs/31_demo.ipynb #c009
 def _data_stage(p, out, seed, quiet):
+    "Generate the data unless `out/data` already holds this preset's; True when it was (re)generated"
     from adde_nb.synth import synth_dataset
     from adde_nb.training import read_json, write_json
     d = out/'data'
     want = dict(n_items=p.n_items, seed=seed, size=p.render)
-    if read_json(d/'synth.json') != want:
-        if d.exists(): shutil.rmtree(d)
-        synth_dataset(d, n_items=p.n_items, seed=seed, size=p.render, progress=not quiet)
-        write_json(d/'synth.json', want)
-    return d
+    if read_json(d/'synth.json') == want: return False
+    if d.exists(): shutil.rmtree(d)
+    synth_dataset(d, n_items=p.n_items, seed=seed, size=p.render, progress=not quiet)
+    write_json(d/'synth.json', want)
+    return True
 
 # %% ../nbs/31_demo.ipynb #c010
 def _encoder_stage(p, out, data, seed, backbone, name, resume):
     from adde_nb.training import EncoderConfig, train_encoder, eval_encoder
     cfg = EncoderConfig(data=str(out/'data'), out=str(out/name), backbone=backbone, epochs=p.enc_epochs, lr=p.enc_lr, bs=p.enc_bs,
                         schedule=p.enc_schedule, size=p.size, seed=seed, freeze_backbone=p.freeze)
-    if not (resume and _done(cfg.out)): train_encoder(cfg, data)
+    if not (resume and _done(cfg.out)): train_encoder(cfg, data, resume=resume)   # an interrupted run continues
     return cfg.out, eval_encoder(cfg.out, data)
 
 # %% ../nbs/31_demo.ipynb #c011
@@ -88,7 +89,7 @@ def _manip_stage(p, out, data, seed, enc_run, resume):
         folder = out/('manip' + ''.join(f"_no_{k[2:]}" for k in w))
         cfg = ManipConfig(data=str(out/'data'), out=str(folder), init=enc_run, epochs=p.manip_epochs, lr=p.manip_lr, lr2=p.manip_lr2,
                           margin_every=p.margin_every, seed=seed, freeze_backbone=p.freeze, **w)
-        if not (resume and _done(cfg.out)): train_manip(cfg, data)
+        if not (resume and _done(cfg.out)): train_manip(cfg, data, resume=resume)   # an interrupted run continues
         eval_manip(cfg.out, data, max_queries=p.max_queries, seed=seed)
         runs[name] = cfg.out
     return runs
@@ -98,14 +99,14 @@ def _cond_stage(p, out, data, seed, enc_run, resume):
     from adde_nb.conditional import CondConfig, train_cond, eval_cond
     cfg = CondConfig(data=str(out/'data'), out=str(out/'cond'), init=enc_run, epochs=p.cond_epochs, lr=p.cond_lr, bs=p.cond_bs,
                      seed=seed, freeze_backbone=p.freeze)
-    if not (resume and _done(cfg.out)): train_cond(cfg, data)
+    if not (resume and _done(cfg.out)): train_cond(cfg, data, resume=resume)   # an interrupted run continues
     return cfg.out, eval_cond(cfg.out, data)
 
 def _outfit_stage(p, out, data, seed, enc_run, resume):
     from adde_nb.outfit import OutfitConfig, train_outfit, eval_outfit
     cfg = OutfitConfig(data=str(out/'data'), out=str(out/'outfit'), init=enc_run, epochs=p.outfit_epochs, lr=p.outfit_lr, bs=p.outfit_bs,
                        seed=seed, freeze_encoder=p.freeze)
-    if not (resume and _done(cfg.out)): train_outfit(cfg, data)
+    if not (resume and _done(cfg.out)): train_outfit(cfg, data, resume=resume)   # an interrupted run continues
     return cfg.out, eval_outfit(cfg.out, data, seed=seed)
 
 # %% ../nbs/31_demo.ipynb #c014
@@ -215,7 +216,7 @@ def run_demo(preset='small', out='runs/demo', seed=0, quiet=False, resume=False)
     p = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
     st = Stages(quiet, out/'stage_times.json', resume)
-    st('data', _data_stage, p, out, seed, quiet)
+    if st('data', _data_stage, p, out, seed, quiet): resume = False    # new data: runs trained on the old data are not reused
     data = load_dataset(out/'data')
     if not quiet: print(data.summary())
     runs = {}

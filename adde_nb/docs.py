@@ -47,8 +47,6 @@ def make_readme(root='.') -> Path:
     return fn
 
 # %% ../nbs/32_docs.ipynb #c012
-def _page_name(nb_path): return 'index' if Path(nb_path).stem == 'index' else Path(nb_path).stem
-
 def _clean_nb(nb):
     "Drop `#| hide` cells and directive lines, as nbdev's docs processing does"
     keep = []
@@ -91,7 +89,7 @@ def build_docs(root='.', out='_docs', use_quarto=None) -> Path:
     from traitlets.config import Config
     nbs = sorted((root/'nbs').glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.name))
     loaded = [(p, nbformat.read(p, as_version=4)) for p in nbs]
-    pages = [(_page_name(p), _title(nb, p.stem)) for p, nb in loaded]
+    pages = [(p.stem, _title(nb, p.stem)) for p, nb in loaded]
     out.mkdir(parents=True, exist_ok=True)
     c = Config(); c.HTMLExporter.preprocessors = ['nbconvert.preprocessors.ExtractOutputPreprocessor']
     ex = HTMLExporter(config=c, template_name='lab')

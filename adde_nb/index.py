@@ -132,9 +132,11 @@ def _candidates_faiss(idx, q, kk, exclude):
     return D.gather(1, first), I.gather(1, first)
 
 # %% ../nbs/07_index.ipynb #c020
-def _exact(g, q, rows):
-    "float64 squared distances between queries `q` (M, D) and gallery rows `rows` (M, …)"
-    return ((g[rows.to(g.device)].double() - q[:, None].double())**2).sum(-1).cpu()
+def _exact(g, q, rows, budget=2**24):
+    "float64 squared distances between queries `q` (M, D) and gallery rows `rows` (M, c), ~`budget` numbers at a time"
+    step = max(1, budget // (rows.shape[1]*g.shape[1]))
+    return torch.cat([((g[rows[s:s+step].to(g.device)].double() - q[s:s+step, None].double())**2).sum(-1).cpu()
+                      for s in range(0, len(rows), step)])
 
 def _settle(g, gmax, q, D, I, k, rel_tol=1e-5):
     D = D.double()
@@ -151,15 +153,16 @@ def _settle(g, gmax, q, D, I, k, rel_tol=1e-5):
     return D[:, :k].float(), I[:, :k], spill
 
 # %% ../nbs/07_index.ipynb #c022
-def _full(g, q, k, exclude=None, bs=64):
-    "Exact float64 ranking against the whole gallery, ties by row"
+def _full(g, q, k, exclude=None, budget=2**24):
+    "Exact float64 ranking against the whole gallery, ties by row; one query and ~`budget` gallery numbers at a time"
+    step = max(1, budget // g.shape[1])
     D, I = [], []
-    for s in range(0, len(q), bs):
-        d = _exact(g, q[s:s+bs], torch.arange(len(g))[None].expand(len(q[s:s+bs]), -1))
-        if exclude is not None: d[torch.arange(len(d)), exclude[s:s+bs].cpu()] = float('inf')
-        o = d.argsort(dim=1, stable=True)[:, :k]
-        D.append(d.gather(1, o).float()); I.append(o)
-    return torch.cat(D), torch.cat(I)
+    for i in range(len(q)):
+        d = torch.cat([((g[s:s+step].double() - q[i].double())**2).sum(1) for s in range(0, len(g), step)]).cpu()
+        if exclude is not None: d[exclude[i].item()] = float('inf')
+        o = d.argsort(stable=True)[:k]
+        D.append(d[o].float()); I.append(o)
+    return torch.stack(D), torch.stack(I)
 
 # %% ../nbs/07_index.ipynb #c023
 @patch

@@ -26,7 +26,7 @@ from .sampling import sample_manip_triplets, manip_queries
 from .dataloaders import ImageSource, FeatureSource, triplet_dls
 from .encoder import ADDE, type_ce, semihard_triplet, full_same, labels_to_idx
 from .index import extract, encode, Index, default_device
-from .metrics import manipulation_metrics
+from .metrics import manipulation_metrics, exact_hits
 from .training import *
 
 # %% auto #0
@@ -271,7 +271,7 @@ def manip_figure(run, data=None, n_success=3, n_fail=2, k=5, seed=0, size=96):
     cfg, schema = load_config(run)
     data = data or load_data(cfg)
     z = np.load(Path(run)/'manip_rankings.npz')
-    hits = (z['gallery_labels'][z['ranked'][:, :k]] == z['target'][:, None]).all(-1)
+    hits = exact_hits(z['ranked'][:, :k], z['gallery_labels'], z['target'])
     rng = np.random.default_rng(seed)
     ok, bad = np.flatnonzero(hits.any(1)), np.flatnonzero(~hits.any(1))
     pick = list(rng.permutation(ok)[:n_success]) + list(rng.permutation(bad)[:n_fail])

@@ -227,6 +227,7 @@ def encoder_learner(cfg:EncoderConfig, data:FashionData=None, device=None) -> Le
     data = data or load_data(cfg)
     device = torch.device(device or default_device())
     model = build_encoder(cfg, data.schema)
+    if cfg.init: init_from(model, cfg.init)                     # before the frozen features are computed from its backbone
     dls = attr_dls(data, cfg.size, cfg.bs, cfg.val_frac, cfg.seed, device=device, source=frozen_source(model, cfg, data))
     loss = Stage1Loss(data.schema.sizes, cfg.w_ce, cfg.w_attr, cfg.w_full, cfg.margin)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
@@ -238,17 +239,9 @@ def encoder_learner(cfg:EncoderConfig, data:FashionData=None, device=None) -> Le
 # %% ../nbs/08_training.ipynb #c027
 def train_encoder(cfg:EncoderConfig, data=None, resume=False, device=None) -> Learner:
     "Train the encoder; the run folder `cfg.out` gets config, checkpoints, model and training log"
-    data = data or load_data(cfg)
-    learn = encoder_learner(cfg, data, device)
-    save_config(cfg, data.schema)
-    start = resume_or_init(learn, cfg, resume)
-    t0 = time.perf_counter()
-    fit(learn, cfg, start)
-    finish(learn, cfg)
-    update_metrics(cfg.out, 'train_seconds', time.perf_counter() - t0)
-    return learn
+    return run_task(cfg, data or load_data(cfg), encoder_learner, resume, device)
 
-# %% ../nbs/08_training.ipynb #c035
+# %% ../nbs/08_training.ipynb #c037
 def eval_encoder(run, data=None, split='test', bs=256, device=None) -> dict:
     "Attribute accuracy (overall, per type) and the majority baseline, written to `run/metrics.json`"
     model, cfg, schema = load_run(run)
@@ -264,7 +257,7 @@ def eval_encoder(run, data=None, split='test', bs=256, device=None) -> dict:
     update_metrics(run, 'attributes', res)
     return res
 
-# %% ../nbs/08_training.ipynb #c038
+# %% ../nbs/08_training.ipynb #c040
 def encoder_of(model):
     "The ADDE encoder inside a run's model (the model itself for encoder runs)"
     return model if isinstance(model, ADDE) else model.encoder
@@ -288,7 +281,7 @@ def open_index(fn, normalize=True, backend='torch') -> Index:
     f = load_features(fn)
     return Index(f['feats'], f['ids'], normalize=normalize, backend=backend)
 
-# %% ../nbs/08_training.ipynb #c041
+# %% ../nbs/08_training.ipynb #c043
 def plot_attr_accuracy(res:dict, title=None):
     "Seaborn bar chart of per-type accuracy beside the majority baseline"
     import pandas as pd, seaborn as sns, matplotlib.pyplot as plt
@@ -301,7 +294,7 @@ def plot_attr_accuracy(res:dict, title=None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_training.ipynb #c042
+# %% ../nbs/08_training.ipynb #c044
 def plot_subspaces(feats, idx, schema:Schema, color_by, other, method='pca', max_points=1500, seed=0):
     "2-D projections of subspace `color_by` and subspace `other`, both coloured by `color_by`'s values"
     import matplotlib.pyplot as plt, seaborn as sns
@@ -321,7 +314,7 @@ def plot_subspaces(feats, idx, schema:Schema, color_by, other, method='pca', max
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_training.ipynb #c043
+# %% ../nbs/08_training.ipynb #c045
 def plot_training(run, keys=None):
     "Training curves of a run (losses and metrics per epoch, from metrics.json)"
     import pandas as pd, matplotlib.pyplot as plt
