@@ -16,7 +16,7 @@ __all__ = ['cmd_data_synth', 'cmd_data_info', 'cmd_train', 'cmd_eval', 'cmd_inde
 # %% ../nbs/30_cli.ipynb #c006
 def cmd_data_synth(a):
     from adde_nb.synth import synth_dataset
-    st = synth_dataset(a.out, n_items=a.n_items, seed=a.seed, size=a.size, n_workers=a.workers, progress=not a.quiet)
+    st = synth_dataset(a.out, n_items=a.n_items, seed=a.seed, size=a.size, test_frac=a.test_frac, n_workers=a.workers, progress=not a.quiet)
     print(f"wrote {st['n_items']} items ({st['train']} train, {st['test']} test), {st['triplets']} manipulation triplets, "
           f"{st['queries']} manipulation queries, outfits {st['outfits']} to {a.out}")
     print(f"benchmark: {st['n_items']} items at {a.size} px in {st['seconds']:.1f} s = {st['items_per_s']:.0f} items/s "
@@ -188,6 +188,7 @@ def make_parser():
     s = data.add_parser('synth', help="generate the built-in synthetic fashion dataset")
     s.add_argument('--out', required=True); s.add_argument('--n-items', type=int, default=2000)
     s.add_argument('--seed', type=int, default=0); s.add_argument('--size', type=int, default=64)
+    s.add_argument('--test-frac', type=float, default=0.2, help="share of product families in the test split (the gallery)")
     s.add_argument('--workers', type=int, default=None, help="render processes (default: up to 4)")
     s.add_argument('--quiet', action='store_true')
     s.set_defaults(func=cmd_data_synth)

@@ -18,7 +18,7 @@ __all__ = ['PRESETS', 'ABLATIONS', 'Preset', 'Stages', 'result_tables', 'md_tabl
 class Preset:
     "Sizes and settings of one demo run"
     name: str
-    n_items: int = 4000; render: int = 64; size: int = 64
+    n_items: int = 4000; test_frac: float = 0.2; render: int = 64; size: int = 64
     backbone: str = 'efficientnet_lite0'; manip_backbone: str = None; freeze: bool = True
     enc_epochs: int = 40; enc_lr: float = 1e-3; enc_schedule: str = 'one_cycle'; enc_bs: int = 128
     manip_epochs: int = 15; manip_lr: float = 1e-4; manip_lr2: float = 5e-5; margin_every: int = 5
@@ -63,10 +63,10 @@ def _data_stage(p, out, seed, quiet):
     from adde_nb.synth import synth_dataset
     from adde_nb.training import read_json, write_json
     d = out/'data'
-    want = dict(n_items=p.n_items, seed=seed, size=p.render)
+    want = dict(n_items=p.n_items, test_frac=p.test_frac, seed=seed, size=p.render)
     if read_json(d/'synth.json') == want: return False
     if d.exists(): shutil.rmtree(d)
-    synth_dataset(d, n_items=p.n_items, seed=seed, size=p.render, progress=not quiet)
+    synth_dataset(d, n_items=p.n_items, seed=seed, size=p.render, test_frac=p.test_frac, progress=not quiet)
     write_json(d/'synth.json', want)
     return True
 

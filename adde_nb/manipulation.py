@@ -32,7 +32,7 @@ from .training import *
 # %% auto #0
 __all__ = ['MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss', 'MarginSchedule', 'two_step_lr', 'ManipConfig',
            'build_manip', 'inherit_encoder', 'manip_triplets', 'manip_learner', 'train_manip', 'eval_queries',
-           'attribute_prediction_ranking', 'eval_manip', 'manip_table', 'manip_figure']
+           'attribute_prediction_ranking', 'rankings_file', 'eval_manip', 'manip_table', 'manip_figure']
 
 # %% ../nbs/10_manipulation.ipynb #c006
 class MemoryBlock(nn.Module):
@@ -224,8 +224,13 @@ def _latency(fn, q_batch, q_one, n_single=20):
     return dict(batched_ms=1000*tb, single_ms=1000*(time.perf_counter() - t)/max(min(n_single, len(q_one)), 1))
 
 # %% ../nbs/10_manipulation.ipynb #c041
+def rankings_file(n_changes=1) -> str:
+    "Name of the rankings file of an evaluation with `n_changes` edited types (`manip_rankings.npz` for single edits)"
+    return 'manip_rankings.npz' if n_changes == 1 else f'manip_rankings_{n_changes}.npz'
+
+# %% ../nbs/10_manipulation.ipynb #c043
 def eval_manip(run, data=None, ks=(10, 20, 30, 40, 50), n_changes=1, max_queries=None, seed=0, device=None, backend='torch', types=None) -> dict:
-    "Evaluate an ADDE-M run and its baselines; writes `manipulation` into metrics.json and manip_rankings.npz"
+    "Evaluate an ADDE-M run and its baselines; writes `manipulation` (`manipulation_{n}` for n changes) into metrics.json, rankings into `rankings_file(n)`"
     model, cfg, schema = load_run(run)
     data = data or load_data(cfg)
     r_g, logits = encode(model.encoder, data, 'test', cfg.size, device=device)
@@ -246,13 +251,14 @@ def eval_manip(run, data=None, ks=(10, 20, 30, 40, 50), n_changes=1, max_queries
         res['latency_ms'] = _latency(lambda i: index.search(model.manipulate(r_g[ref[i]], ind[i].float()), K, exclude=ref[i]),
                                      torch.arange(len(ref)), torch.arange(len(ref)))
     res.update(n_changes=n_changes, gallery=len(G), backend=backend, types=list(types) if types else None)
-    np.savez_compressed(Path(run)/'manip_rankings.npz', query_ref=ref.numpy(), indicator=ind.numpy().astype(np.int8),
+    np.savez_compressed(Path(run)/rankings_file(n_changes), query_ref=ref.numpy(), indicator=ind.numpy().astype(np.int8),
                         target=tgt.numpy().astype(np.int8), ranked=ranked.numpy(), gallery_labels=G.astype(np.int8),
+                        ranked_no_manipulation=base_none.numpy(), ranked_attribute_prediction=base_attr.numpy(),
                         attr_offsets=schema.offsets)
     update_metrics(run, 'manipulation' if n_changes == 1 else f'manipulation_{n_changes}', res)
     return res
 
-# %% ../nbs/10_manipulation.ipynb #c046
+# %% ../nbs/10_manipulation.ipynb #c050
 def manip_table(runs:dict, baselines_from=None, ks=(10, 20, 30, 40, 50), metric='top'):
     "DataFrame: one row per run (name → run folder) plus the baselines, one column per k"
     import pandas as pd
@@ -264,7 +270,7 @@ def manip_table(runs:dict, baselines_from=None, ks=(10, 20, 30, 40, 50), metric=
     for nm, b in src.get('baselines', {}).items(): rows[f'baseline: {nm.replace("_", " ")}'] = {f'{metric}@{k}': b.get(f'{metric}@{k}') for k in ks}
     return pd.DataFrame(rows).T
 
-# %% ../nbs/10_manipulation.ipynb #c049
+# %% ../nbs/10_manipulation.ipynb #c053
 def manip_figure(run, data=None, n_success=3, n_fail=2, k=5, seed=0, size=96):
     "Success and failure rows of a run's manipulation rankings (from manip_rankings.npz)"
     from adde_nb.figures import thumb, retrieval_figure

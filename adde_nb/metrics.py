@@ -10,8 +10,8 @@ import numpy as np
 from .schema import Schema
 
 # %% auto #0
-__all__ = ['exact_hits', 'topk_accuracy', 'ndcg_at_k', 'changed_types', 'manipulation_metrics', 'triplet_accuracy', 'map_at_k',
-           'recall_at_k', 'fitb_accuracy']
+__all__ = ['exact_hits', 'topk_accuracy', 'ndcg_at_k', 'changed_types', 'manipulation_metrics', 'paired_topk_diff',
+           'triplet_accuracy', 'map_at_k', 'recall_at_k', 'fitb_accuracy']
 
 # %% ../nbs/09_metrics.ipynb #c005
 def exact_hits(ranked, gallery_labels, target) -> np.ndarray:
@@ -54,6 +54,19 @@ def manipulation_metrics(ranked, gallery_labels, target, indicator, schema:Schem
     return out
 
 # %% ../nbs/09_metrics.ipynb #c014
+def paired_topk_diff(hits_a, hits_b, ks, n_boot=1000, seed=0, level=0.95) -> dict:
+    "k → (top@k of a − top@k of b, lower, upper) with a paired bootstrap over queries"
+    a, b = np.asarray(hits_a, bool), np.asarray(hits_b, bool)
+    rng = np.random.default_rng(seed)
+    boot = rng.integers(0, len(a), (n_boot, len(a)))
+    out = {}
+    for k in ks:
+        d = a[:, :k].any(1).astype(np.int8) - b[:, :k].any(1).astype(np.int8)       # per query: +1, 0, -1
+        qs = np.quantile(d[boot].mean(1), [(1 - level)/2, (1 + level)/2])
+        out[k] = (float(d.mean()), float(qs[0]), float(qs[1]))
+    return out
+
+# %% ../nbs/09_metrics.ipynb #c017
 def triplet_accuracy(d_pos, d_neg, cond=None, names=None) -> dict:
     "Overall and per-condition share of triplets with d(anchor, pos) < d(anchor, neg)"
     ok = np.asarray(d_pos) < np.asarray(d_neg)
@@ -63,7 +76,7 @@ def triplet_accuracy(d_pos, d_neg, cond=None, names=None) -> dict:
         res['per_type'] = {(names[c] if names else int(c)): float(ok[cond == c].mean()) for c in np.unique(cond)}
     return res
 
-# %% ../nbs/09_metrics.ipynb #c016
+# %% ../nbs/09_metrics.ipynb #c019
 def map_at_k(rel, n_rel, k) -> float:
     "Mean over queries of AP@k = Σ_{i≤k} P@i·rel_i / min(n_rel, k) for (Q, ≥k) relevance flags"
     rel = np.asarray(rel, float)[:, :k]
@@ -72,7 +85,7 @@ def map_at_k(rel, n_rel, k) -> float:
     ap = np.where(denom > 0, (prec*rel).sum(1)/np.maximum(denom, 1), 0.)
     return float(ap[np.asarray(n_rel) > 0].mean()) if (np.asarray(n_rel) > 0).any() else float('nan')
 
-# %% ../nbs/09_metrics.ipynb #c019
+# %% ../nbs/09_metrics.ipynb #c022
 def recall_at_k(rank_of_true, ks) -> dict:
     "Share of queries whose true item has 0-based rank < k"
     r = np.asarray(rank_of_true)
