@@ -6,8 +6,7 @@ Docs: https://adde-nb.github.io/adde_nb/cli.html.md"""
 
 # %% ../nbs/30_cli.ipynb #c002
 from __future__ import annotations
-import argparse, json, sys, time
-from pathlib import Path
+import argparse, json, sys
 
 # %% auto #0
 __all__ = ['cmd_data_synth', 'cmd_data_info', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench',
@@ -81,12 +80,9 @@ def _config(kind, a):
     return cls(**kw)
 
 def cmd_train(a):
-    from adde_nb import training
+    from adde_nb.training import kind_module
     cfg = _config(a.kind, a)
-    mod = {'encoder': 'adde_nb.training', 'manip': 'adde_nb.manipulation', 'cond': 'adde_nb.conditional', 'outfit': 'adde_nb.outfit'}[a.kind]
-    import importlib
-    train = getattr(importlib.import_module(mod), f"train_{a.kind}")
-    train(cfg, resume=a.resume)
+    getattr(kind_module(a.kind), f"train_{a.kind}")(cfg, resume=a.resume)
     print(f"run saved in {cfg.out}")
 
 # %% ../nbs/30_cli.ipynb #c012
@@ -98,7 +94,6 @@ def _data_of(a):
     return load_data(replace(load_config(a.run)[0], data=a.data))
 
 def cmd_eval(a):
-    import importlib
     if a.kind == 'encoder':
         from adde_nb.training import eval_encoder
         res = eval_encoder(a.run, _data_of(a))

@@ -6,8 +6,7 @@ Docs: https://adde-nb.github.io/adde_nb/conditional.html.md"""
 
 # %% ../nbs/11_conditional.ipynb #c003
 from __future__ import annotations
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -18,12 +17,12 @@ from fastai.learner import Learner
 from fastai.metrics import LossMetrics
 from fastai.optimizer import Adam
 from fastai.torch_core import set_seed
-from .schema import Schema, DataFormatError
-from .data import FashionData, open_image, read_int_matrix
+from .schema import DataFormatError
+from .data import FashionData, read_int_matrix
 from .sampling import sample_cond_triplets, save_triplets
-from .dataloaders import ImageSource, triplet_dls, split_val, square_image
+from .dataloaders import triplet_dls, split_val, square_image
 from .encoder import ADDE, type_ce, labels_to_idx
-from .index import extract, encode, Index, default_device
+from .index import encode, Index
 from .metrics import triplet_accuracy, map_at_k
 from .training import *
 from .manipulation import inherit_encoder

@@ -6,8 +6,7 @@ Docs: https://adde-nb.github.io/adde_nb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #c002
 from __future__ import annotations
-import csv, json, os, hashlib
-from collections import Counter
+import csv, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -273,7 +272,7 @@ def read_polyvore_outfits(path, variant='nondisjoint', check=True, missing='erro
         outfits[sp] = keep
         ffn = sdir/f'fill_in_blank_{sp}.json'
         if ffn.exists(): fitb[sp] = _read_fitb(ffn, every)
-    if not outfits: raise DataFormatError(f"no train/valid/test.json outfit files", sdir)
+    if not outfits: raise DataFormatError("no train/valid/test.json outfit files", sdir)
     if skipped: print(f"Polyvore: skipped {skipped} outfit items without an image")
     return Outfits(outfits, category, fitb, skipped=skipped)
 

@@ -6,8 +6,8 @@ Docs: https://adde-nb.github.io/adde_nb/demo.html.md"""
 
 # %% ../nbs/31_demo.ipynb #c003
 from __future__ import annotations
-import base64, html, io, json, shutil, time
-from dataclasses import dataclass, asdict, field
+import base64, html, json, shutil, time
+from dataclasses import dataclass, asdict
 from pathlib import Path
 
 # %% auto #0

@@ -7,7 +7,6 @@ Docs: https://adde-nb.github.io/adde_nb/encoder.html.md"""
 # %% ../nbs/06_encoder.ipynb #c002
 from __future__ import annotations
 from collections import OrderedDict
-from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn

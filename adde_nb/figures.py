@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 from PIL import Image
-import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 from .data import *

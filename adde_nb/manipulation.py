@@ -7,7 +7,7 @@ Docs: https://adde-nb.github.io/adde_nb/manipulation.html.md"""
 # %% ../nbs/10_manipulation.ipynb #c003
 from __future__ import annotations
 import time
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -19,13 +19,11 @@ from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedNo, combine_scheds
 from fastai.metrics import LossMetrics
 from fastai.optimizer import Adam
-from fastai.torch_core import set_seed
-from .schema import Schema
 from .data import FashionData
 from .sampling import sample_manip_triplets, manip_queries
-from .dataloaders import ImageSource, FeatureSource, triplet_dls
+from .dataloaders import triplet_dls
 from .encoder import ADDE, type_ce, semihard_triplet, full_same, labels_to_idx
-from .index import extract, encode, Index, default_device
+from .index import encode, Index
 from .metrics import manipulation_metrics, exact_hits
 from .training import *
 

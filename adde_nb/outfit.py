@@ -6,7 +6,6 @@ Docs: https://adde-nb.github.io/adde_nb/outfit.html.md"""
 
 # %% ../nbs/12_outfit.ipynb #c003
 from __future__ import annotations
-import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -17,13 +16,12 @@ import torch.nn.functional as F
 from fastai.learner import Learner
 from fastai.callback.schedule import ParamScheduler, SchedLin
 from fastai.optimizer import Adam
-from fastai.torch_core import set_seed
 from .schema import Schema
 from .data import FashionData, POLYVORE_CATEGORIES
 from .sampling import make_fitb
-from .dataloaders import ImageSource, FeatureSource, seeded_dls
+from .dataloaders import FeatureSource, seeded_dls
 from .encoder import ADDE
-from .index import extract, encode, default_device
+from .index import encode
 from .metrics import recall_at_k, fitb_accuracy
 from .training import *
 from .manipulation import inherit_encoder

@@ -21,10 +21,10 @@ def _blank_keys(idx, types):
     return [r.tobytes() for r in m]
 
 # %% ../nbs/03_sampling.ipynb #c007
-def manip_pairs(schema:Schema, ref_labels, pool_labels, n_changes=1, exclude_same_row=False):
+def manip_pairs(schema:Schema, ref_labels, pool_labels, n_changes=1):
     "All (reference row, indicator, target) whose target label vector exists in `pool_labels`"
     ri, pi = schema.to_indices(ref_labels), schema.to_indices(pool_labels)
-    refs, inds, tgts = [], [], []
+    refs, tgts = [], []
     for types in combinations(range(schema.n), n_changes):
         pool = {}
         for k, vals in zip(_blank_keys(pi, types), pi[:, list(types)]):

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from fastprogress.fastprogress import progress_bar
 from .schema import *
-from .data import POLYVORE_CATEGORIES, load_dataset
+from .data import POLYVORE_CATEGORIES
 from .sampling import *
 
 # %% auto #0
@@ -409,7 +409,7 @@ def synth_dataset(out, n_items=2000, seed=0, size=64, test_frac=0.2, n_workers=N
     _write_lines(out/'triplet_train.txt', trip); _write_lines(out/'triplet_train_ind.txt', tind)
     q = manip_queries(sc, labels['test'])
     _write_lines(out/'ref_test.txt', q['ref'][:, None]); _write_lines(out/'indfull_test.txt', q['indicator']); _write_lines(out/'gt_test.txt', q['target'])
-    outfits, fitb = {}, {}
+    outfits = {}
     train_outs = make_outfits(idx[rows['train']], len(rows['train'])//2, seed=seed)
     n_val = len(train_outs)//10
     for sp, r, outs in (('train', rows['train'], train_outs[n_val:]), ('valid', rows['train'], train_outs[:n_val]),

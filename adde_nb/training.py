@@ -6,8 +6,8 @@ Docs: https://adde-nb.github.io/adde_nb/training.html.md"""
 
 # %% ../nbs/08_training.ipynb #c003
 from __future__ import annotations
-import json, os, platform, time
-from dataclasses import dataclass, asdict, field, fields
+import json, platform, time
+from dataclasses import dataclass, asdict, fields
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -22,14 +22,14 @@ from .schema import Schema
 from .data import load_dataset, FashionData
 from .dataloaders import attr_dls
 from .encoder import *
-from .index import extract, encode, backbone_features, default_device, save_features, Index
+from .index import encode, backbone_features, default_device, save_features, Index
 
 # %% auto #0
-__all__ = ['RUN_KINDS', 'write_json', 'read_json', 'update_metrics', 'TrainConfig', 'EncoderConfig', 'versions', 'save_config',
-           'load_config', 'load_data', 'RunCheckpoint', 'register_run_kind', 'build_encoder', 'load_run', 'init_from',
-           'task_setup', 'run_task', 'to_device', 'finish', 'resume_or_init', 'frozen_source', 'fit', 'encoder_learner',
-           'train_encoder', 'eval_encoder', 'encoder_of', 'build_index', 'open_index', 'plot_attr_accuracy',
-           'plot_subspaces', 'plot_training']
+__all__ = ['RUN_KINDS', 'KIND_MODULES', 'write_json', 'read_json', 'update_metrics', 'TrainConfig', 'EncoderConfig', 'versions',
+           'save_config', 'load_config', 'load_data', 'RunCheckpoint', 'register_run_kind', 'kind_module',
+           'build_encoder', 'load_run', 'init_from', 'task_setup', 'run_task', 'to_device', 'finish', 'resume_or_init',
+           'frozen_source', 'fit', 'encoder_learner', 'train_encoder', 'eval_encoder', 'encoder_of', 'build_index',
+           'open_index', 'plot_attr_accuracy', 'plot_subspaces', 'plot_training']
 
 # %% ../nbs/08_training.ipynb #c006
 def write_json(fn, obj):
@@ -115,17 +115,22 @@ def register_run_kind(kind, cfg_cls, build):
     "Register config class and model builder `build(cfg, schema)` for runs of `kind`"
     RUN_KINDS[kind] = (kind, cfg_cls, build)
 
+KIND_MODULES = dict(encoder='adde_nb.training', manip='adde_nb.manipulation', cond='adde_nb.conditional', outfit='adde_nb.outfit')
+def kind_module(kind):
+    "The module that defines runs of `kind` (its config, model builder and `train_{kind}`), imported"
+    import importlib
+    if kind not in KIND_MODULES: raise ValueError(f"unknown run kind {kind!r}; known: {', '.join(KIND_MODULES)}")
+    return importlib.import_module(KIND_MODULES[kind])
+
 def _kind_cls(kind):
-    if kind not in RUN_KINDS:
-        import importlib
-        importlib.import_module({'manip': 'adde_nb.manipulation', 'cond': 'adde_nb.conditional', 'outfit': 'adde_nb.outfit'}.get(kind, 'adde_nb.training'))
+    if kind not in RUN_KINDS: kind_module(kind)      # importing the module registers the kind
     return RUN_KINDS[kind][1]
 
 def build_encoder(cfg, schema) -> ADDE:
     return ADDE(make_backbone(cfg.backbone, cfg.backbone_weights), schema.sizes, cfg.d)
 register_run_kind('encoder', EncoderConfig, build_encoder)
 
-# %% ../nbs/08_training.ipynb #c016
+# %% ../nbs/08_training.ipynb #c018
 def load_run(run, which='model.pth'):
     "(model with the run's weights, config, schema) of run folder `run`"
     cfg, schema = load_config(run)
@@ -136,7 +141,7 @@ def load_run(run, which='model.pth'):
     model.load_state_dict(sd.get('model', sd) if 'model' in sd and isinstance(sd['model'], dict) else sd)
     return model.eval(), cfg, schema
 
-# %% ../nbs/08_training.ipynb #c018
+# %% ../nbs/08_training.ipynb #c020
 def init_from(model, run) -> int:
     "Copy matching weights of run folder `run` into `model`; returns how many tensors were copied"
     src = torch.load(Path(run)/'model.pth', map_location='cpu', weights_only=True)
@@ -151,7 +156,7 @@ def init_from(model, run) -> int:
     model.load_state_dict(new, strict=False)
     return len(new)
 
-# %% ../nbs/08_training.ipynb #c020
+# %% ../nbs/08_training.ipynb #c022
 def task_setup(cfg, data, build, device=None):
     "(model, device, train source, valid source) of a task run: seeded, from `cfg.init`, frozen backbone optional"
     from adde_nb.dataloaders import ImageSource
@@ -175,7 +180,7 @@ def run_task(cfg, data, make_learner, resume=False, device=None, cbs=None):
     update_metrics(cfg.out, 'train_seconds', time.perf_counter() - t0)
     return learn
 
-# %% ../nbs/08_training.ipynb #c022
+# %% ../nbs/08_training.ipynb #c024
 def to_device(learn, device=None):
     "Mixed precision and channels-last on CUDA; nothing to do on CPU"
     device = torch.device(device or default_device())
@@ -190,7 +195,7 @@ def finish(learn, cfg):
     tmp = run/'model.pth.tmp'; torch.save(learn.model.state_dict(), tmp); tmp.replace(run/'model.pth')
     (run/'last.pth').unlink(missing_ok=True)
 
-# %% ../nbs/08_training.ipynb #c023
+# %% ../nbs/08_training.ipynb #c025
 def resume_or_init(learn, cfg, resume):
     "Start epoch after loading `last.pth` (resume) or the `--init` run's weights"
     last = Path(cfg.out)/'last.pth'
@@ -204,7 +209,7 @@ def resume_or_init(learn, cfg, resume):
     if cfg.init: init_from(learn.model, cfg.init)
     return 0
 
-# %% ../nbs/08_training.ipynb #c025
+# %% ../nbs/08_training.ipynb #c027
 def frozen_source(model, cfg, data, split='train'):
     "A `FeatureSource` of the backbone's features when `cfg.freeze_backbone`, else None"
     if not cfg.freeze_backbone: return None
@@ -220,7 +225,7 @@ def fit(learn, cfg, start=0, cbs=None):
     elif cfg.schedule == 'constant': learn.fit(cfg.epochs, cfg.lr, start_epoch=start, cbs=cbs)
     else: raise ValueError(f"schedule must be 'constant' or 'one_cycle', not {cfg.schedule!r}")
 
-# %% ../nbs/08_training.ipynb #c026
+# %% ../nbs/08_training.ipynb #c028
 def encoder_learner(cfg:EncoderConfig, data:FashionData=None, device=None) -> Learner:
     "fastai Learner for stage-1 training of ADDE on `cfg.data`"
     set_seed(cfg.seed, reproducible=True)
@@ -236,12 +241,12 @@ def encoder_learner(cfg:EncoderConfig, data:FashionData=None, device=None) -> Le
                     path=cfg.out, model_dir='.', cbs=[RunCheckpoint(cfg.out)])
     return to_device(learn, device)
 
-# %% ../nbs/08_training.ipynb #c027
+# %% ../nbs/08_training.ipynb #c029
 def train_encoder(cfg:EncoderConfig, data=None, resume=False, device=None) -> Learner:
     "Train the encoder; the run folder `cfg.out` gets config, checkpoints, model and training log"
     return run_task(cfg, data or load_data(cfg), encoder_learner, resume, device)
 
-# %% ../nbs/08_training.ipynb #c037
+# %% ../nbs/08_training.ipynb #c039
 def eval_encoder(run, data=None, split='test', bs=256, device=None) -> dict:
     "Attribute accuracy (overall, per type) and the majority baseline, written to `run/metrics.json`"
     model, cfg, schema = load_run(run)
@@ -257,7 +262,7 @@ def eval_encoder(run, data=None, split='test', bs=256, device=None) -> dict:
     update_metrics(run, 'attributes', res)
     return res
 
-# %% ../nbs/08_training.ipynb #c040
+# %% ../nbs/08_training.ipynb #c042
 def encoder_of(model):
     "The ADDE encoder inside a run's model (the model itself for encoder runs)"
     return model if isinstance(model, ADDE) else model.encoder
@@ -281,7 +286,7 @@ def open_index(fn, normalize=True, backend='torch') -> Index:
     f = load_features(fn)
     return Index(f['feats'], f['ids'], normalize=normalize, backend=backend)
 
-# %% ../nbs/08_training.ipynb #c043
+# %% ../nbs/08_training.ipynb #c045
 def plot_attr_accuracy(res:dict, title=None):
     "Seaborn bar chart of per-type accuracy beside the majority baseline"
     import pandas as pd, seaborn as sns, matplotlib.pyplot as plt
@@ -294,7 +299,7 @@ def plot_attr_accuracy(res:dict, title=None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_training.ipynb #c044
+# %% ../nbs/08_training.ipynb #c046
 def plot_subspaces(feats, idx, schema:Schema, color_by, other, method='pca', max_points=1500, seed=0):
     "2-D projections of subspace `color_by` and subspace `other`, both coloured by `color_by`'s values"
     import matplotlib.pyplot as plt, seaborn as sns
@@ -314,7 +319,7 @@ def plot_subspaces(feats, idx, schema:Schema, color_by, other, method='pca', max
     fig.tight_layout()
     return fig
 
-# %% ../nbs/08_training.ipynb #c045
+# %% ../nbs/08_training.ipynb #c047
 def plot_training(run, keys=None):
     "Training curves of a run (losses and metrics per epoch, from metrics.json)"
     import pandas as pd, matplotlib.pyplot as plt
