@@ -64,13 +64,14 @@ def _data_stage(p, out, seed, quiet):
     from adde_nb.training import read_json, write_json
     d = out/'data'
     want = dict(n_items=p.n_items, test_frac=p.test_frac, seed=seed, size=p.render)
-    if read_json(d/'synth.json') == want: return False
+    have = read_json(d/'synth.json')
+    if have is not None and {'test_frac': 0.2, **have} == want: return False     # folders from before test_frac existed used 0.2
     if d.exists(): shutil.rmtree(d)
     synth_dataset(d, n_items=p.n_items, seed=seed, size=p.render, test_frac=p.test_frac, progress=not quiet)
     write_json(d/'synth.json', want)
     return True
 
-# %% ../nbs/31_demo.ipynb #c010
+# %% ../nbs/31_demo.ipynb #c012
 def _encoder_stage(p, out, data, seed, backbone, name, resume):
     from adde_nb.training import EncoderConfig, train_encoder, eval_encoder
     cfg = EncoderConfig(data=str(out/'data'), out=str(out/name), backbone=backbone, epochs=p.enc_epochs, lr=p.enc_lr, bs=p.enc_bs,
@@ -78,7 +79,7 @@ def _encoder_stage(p, out, data, seed, backbone, name, resume):
     if not (resume and _done(cfg.out)): train_encoder(cfg, data, resume=resume)   # an interrupted run continues
     return cfg.out, eval_encoder(cfg.out, data)
 
-# %% ../nbs/31_demo.ipynb #c011
+# %% ../nbs/31_demo.ipynb #c013
 ABLATIONS = {'ADDE-M': {}, 'ADDE-M without L_c': dict(w_c=0.), 'ADDE-M without L_mem': dict(w_mem=0.), 'ADDE-M without L_lt': dict(w_lt=0.)}
 
 def _manip_stage(p, out, data, seed, enc_run, resume):
@@ -94,7 +95,7 @@ def _manip_stage(p, out, data, seed, enc_run, resume):
         runs[name] = cfg.out
     return runs
 
-# %% ../nbs/31_demo.ipynb #c012
+# %% ../nbs/31_demo.ipynb #c014
 def _cond_stage(p, out, data, seed, enc_run, resume):
     from adde_nb.conditional import CondConfig, train_cond, eval_cond
     cfg = CondConfig(data=str(out/'data'), out=str(out/'cond'), init=enc_run, epochs=p.cond_epochs, lr=p.cond_lr, bs=p.cond_bs,
@@ -109,7 +110,7 @@ def _outfit_stage(p, out, data, seed, enc_run, resume):
     if not (resume and _done(cfg.out)): train_outfit(cfg, data, resume=resume)   # an interrupted run continues
     return cfg.out, eval_outfit(cfg.out, data, seed=seed)
 
-# %% ../nbs/31_demo.ipynb #c014
+# %% ../nbs/31_demo.ipynb #c016
 def _figures(out, data, runs, seed):
     import torch
     from adde_nb.figures import save_figure
@@ -134,7 +135,7 @@ def _figures(out, data, runs, seed):
     figs['outfit'] = save_figure(outfit_figure(runs['outfit'], data, seed=seed), f/'outfit.png')
     return figs
 
-# %% ../nbs/31_demo.ipynb #c016
+# %% ../nbs/31_demo.ipynb #c018
 def result_tables(runs) -> dict:
     "pandas DataFrames of every metric beside its baselines, from the runs' metrics.json"
     import pandas as pd
@@ -156,14 +157,14 @@ def result_tables(runs) -> dict:
     t['outfit'] = pd.DataFrame({k: {c_: v[c_] for c_ in ('recall@10', 'recall@30', 'recall@50', 'fitb')} for k, v in rows.items()}).T
     return t
 
-# %% ../nbs/31_demo.ipynb #c017
+# %% ../nbs/31_demo.ipynb #c019
 def md_table(df, digits=3) -> str:
     "A DataFrame as a GitHub markdown table (no extra dependency)"
     fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v)
     head = '| | ' + ' | '.join(map(str, df.columns)) + ' |\n|---|' + '---|'*len(df.columns) + '\n'
     return head + ''.join('| ' + str(i) + ' | ' + ' | '.join(fmt(v) for v in r) + ' |\n' for i, r in zip(df.index, df.values))
 
-# %% ../nbs/31_demo.ipynb #c020
+# %% ../nbs/31_demo.ipynb #c022
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.7em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
@@ -173,7 +174,7 @@ th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.4em 0}pre
 def _img(fn): return f'<img alt="{Path(fn).stem}" src="data:image/png;base64,{base64.b64encode(Path(fn).read_bytes()).decode()}">'
 def _tbl(df, digits=3): return df.to_html(float_format=lambda v: f"{v:.{digits}f}", na_rep='–', border=0)
 
-# %% ../nbs/31_demo.ipynb #c021
+# %% ../nbs/31_demo.ipynb #c023
 def write_report(out, p, seed, tables, figs, runs, times, summary, attention, command, wall=None, sessions=None) -> Path:
     "Write the self-contained `report.html` of a demo run"
     from adde_nb.training import read_json, versions
@@ -206,7 +207,7 @@ Ablations are separate runs with one loss weight at 0; baselines need no trainin
     fn.write_text(f"<!doctype html><html><head><meta charset=utf-8><title>adde_nb demo</title><style>{_CSS}</style></head><body>{body}</body></html>")
     return fn
 
-# %% ../nbs/31_demo.ipynb #c023
+# %% ../nbs/31_demo.ipynb #c025
 def run_demo(preset='small', out='runs/demo', seed=0, quiet=False, resume=False) -> dict:
     "The whole pipeline on synthetic data; returns the results and writes `out/report.html`"
     import torch

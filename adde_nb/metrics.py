@@ -54,17 +54,17 @@ def manipulation_metrics(ranked, gallery_labels, target, indicator, schema:Schem
     return out
 
 # %% ../nbs/09_metrics.ipynb #c014
-def paired_topk_diff(hits_a, hits_b, ks, n_boot=1000, seed=0, level=0.95) -> dict:
+def paired_topk_diff(hits_a, hits_b, ks, n_boot=1000, seed=0, level=0.95, chunk=100) -> dict:
     "k → (top@k of a − top@k of b, lower, upper) with a paired bootstrap over queries"
     a, b = np.asarray(hits_a, bool), np.asarray(hits_b, bool)
-    rng = np.random.default_rng(seed)
-    boot = rng.integers(0, len(a), (n_boot, len(a)))
-    out = {}
-    for k in ks:
-        d = a[:, :k].any(1).astype(np.int8) - b[:, :k].any(1).astype(np.int8)       # per query: +1, 0, -1
-        qs = np.quantile(d[boot].mean(1), [(1 - level)/2, (1 + level)/2])
-        out[k] = (float(d.mean()), float(qs[0]), float(qs[1]))
-    return out
+    if len(a) != len(b) or not len(a): raise ValueError(f"both rankers need the same queries, at least one (got {len(a)} and {len(b)})")
+    d = {k: a[:, :k].any(1).astype(np.int8) - b[:, :k].any(1).astype(np.int8) for k in ks}   # per query: +1, 0, -1
+    rng, means = np.random.default_rng(seed), {k: [] for k in ks}
+    for s in range(0, n_boot, chunk):                                        # `chunk` resamples at a time bounds memory
+        rows = rng.integers(0, len(a), (min(chunk, n_boot - s), len(a)))     # the same resamples for every k
+        for k in ks: means[k].append(d[k][rows].mean(1))
+    qs = {k: np.quantile(np.concatenate(m), [(1 - level)/2, (1 + level)/2]) for k, m in means.items()}
+    return {k: (float(d[k].mean()), float(qs[k][0]), float(qs[k][1])) for k in ks}
 
 # %% ../nbs/09_metrics.ipynb #c017
 def triplet_accuracy(d_pos, d_neg, cond=None, names=None) -> dict:

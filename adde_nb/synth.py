@@ -380,6 +380,7 @@ def _write_polyvore(out, ids, idx, outfits, fitb):
 # %% ../nbs/04_synth.ipynb #c030
 def synth_dataset(out, n_items=2000, seed=0, size=64, test_frac=0.2, n_workers=None, triplets_per_item=2, progress=True) -> dict:
     "Generate the synthetic fashion dataset in folder `out`; returns counts and the generation speed"
+    if not 0 < test_frac < 1: raise ValueError(f"test_frac must be between 0 and 1 (exclusive), got {test_frac}: both splits need items")
     out = Path(out); (out/'images').mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     idx, fam = sample_catalogue(n_items, seed)

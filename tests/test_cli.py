@@ -1,6 +1,5 @@
 """The `adde` command as a user runs it (a subprocess per call)."""
 import json, subprocess, sys
-from pathlib import Path
 import pytest
 
 from adde_nb.data import find_shared_data, LFS_HEADER

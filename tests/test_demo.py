@@ -1,7 +1,6 @@
 """The main job, as the tests run it: the `tiny` demo preset, its report, its reproducibility, and the
-manipulation metrics (ADDE-M and its baselines) recomputed from the saved rankings by an implementation independent of adde_nb.metrics."""
+manipulation metrics recomputed from the saved rankings (every metric for ADDE-M, top@k for its baselines) by an implementation independent of adde_nb.metrics."""
 import json, math, re
-from pathlib import Path
 import numpy as np
 import pytest
 
