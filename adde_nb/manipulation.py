@@ -28,9 +28,10 @@ from .metrics import manipulation_metrics, exact_hits
 from .training import *
 
 # %% auto #0
-__all__ = ['MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss', 'MarginSchedule', 'two_step_lr', 'ManipConfig',
-           'build_manip', 'inherit_encoder', 'manip_triplets', 'manip_learner', 'train_manip', 'eval_queries',
-           'attribute_prediction_ranking', 'rankings_file', 'eval_manip', 'manip_table', 'manip_figure']
+__all__ = ['RANKERS', 'MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss', 'MarginSchedule', 'two_step_lr',
+           'ManipConfig', 'build_manip', 'inherit_encoder', 'manip_triplets', 'manip_learner', 'train_manip',
+           'eval_queries', 'attribute_prediction_ranking', 'rankings_file', 'ranking_hits', 'eval_manip', 'manip_table',
+           'manip_figure']
 
 # %% ../nbs/10_manipulation.ipynb #c006
 class MemoryBlock(nn.Module):
@@ -226,6 +227,13 @@ def rankings_file(n_changes=1) -> str:
     "Name of the rankings file of an evaluation with `n_changes` edited types (`manip_rankings.npz` for single edits)"
     return 'manip_rankings.npz' if n_changes == 1 else f'manip_rankings_{n_changes}.npz'
 
+RANKERS = {'ADDE-M': 'ranked', 'attribute prediction': 'ranked_attribute_prediction', 'no manipulation': 'ranked_no_manipulation'}
+
+def ranking_hits(run, n_changes=1) -> dict:
+    "Ranker name → (Q, K) exact-match hits of the rankings an evaluation saved (ADDE-M and both baselines)"
+    z = np.load(Path(run)/rankings_file(n_changes))
+    return {nm: exact_hits(z[key], z['gallery_labels'], z['target']) for nm, key in RANKERS.items() if key in z}
+
 # %% ../nbs/10_manipulation.ipynb #c043
 def eval_manip(run, data=None, ks=(10, 20, 30, 40, 50), n_changes=1, max_queries=None, seed=0, device=None, backend='torch', types=None) -> dict:
     "Evaluate an ADDE-M run and its baselines; writes `manipulation` (`manipulation_{n}` for n changes) into metrics.json, rankings into `rankings_file(n)`"
@@ -241,7 +249,7 @@ def eval_manip(run, data=None, ks=(10, 20, 30, 40, 50), n_changes=1, max_queries
     G = data['test'].labels
     res = manipulation_metrics(ranked.numpy(), G, tgt.numpy(), ind.numpy(), schema, ks)
     base_none = index.search(r_g[ref], K, exclude=ref)[1]
-    pred = torch.stack([logits[:, schema.offsets[a]:schema.offsets[a+1]].argmax(1) for a in range(schema.n)], 1)
+    pred = torch.stack([logits[:, schema.block(a)].argmax(1) for a in range(schema.n)], 1)
     base_attr = attribute_prediction_ranking(pred, schema.to_indices(tgt.numpy()), r_g[ref], r_g, K, ref.numpy())
     res['baselines'] = {nm: manipulation_metrics(rk.numpy(), G, tgt.numpy(), ind.numpy(), schema, ks)
                         for nm, rk in (('no_manipulation', base_none), ('attribute_prediction', base_attr))}
@@ -250,8 +258,8 @@ def eval_manip(run, data=None, ks=(10, 20, 30, 40, 50), n_changes=1, max_queries
                                      torch.arange(len(ref)), torch.arange(len(ref)))
     res.update(n_changes=n_changes, gallery=len(G), backend=backend, types=list(types) if types else None)
     np.savez_compressed(Path(run)/rankings_file(n_changes), query_ref=ref.numpy(), indicator=ind.numpy().astype(np.int8),
-                        target=tgt.numpy().astype(np.int8), ranked=ranked.numpy(), gallery_labels=G.astype(np.int8),
-                        ranked_no_manipulation=base_none.numpy(), ranked_attribute_prediction=base_attr.numpy(),
+                        target=tgt.numpy().astype(np.int8), gallery_labels=G.astype(np.int8),
+                        **{RANKERS[nm]: rk.numpy() for nm, rk in (('ADDE-M', ranked), ('no manipulation', base_none), ('attribute prediction', base_attr))},
                         attr_offsets=schema.offsets)
     update_metrics(run, 'manipulation' if n_changes == 1 else f'manipulation_{n_changes}', res)
     return res

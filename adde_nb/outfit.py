@@ -275,8 +275,7 @@ def complete(run, images, category, k=10, data=None, split='test', categories=No
     rq = query_features(net, cfg, images)
     if categories is None:
         if 'category' not in schema.names: raise ValueError("give the categories of the outfit images (the schema has no category type)")
-        a = schema.type_index('category')
-        pred = model.encoder.predict(rq)[:, schema.offsets[a]:schema.offsets[a+1]].argmax(1)
+        pred = model.encoder.predict(rq)[:, schema.block('category')].argmax(1)
         categories = [schema['category'].values[i] for i in pred.tolist()]
     cq = torch.as_tensor([cat_names.index(c) for c in categories])
     outs, cats = outfit_rows(data, split)
