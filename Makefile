@@ -9,7 +9,7 @@ STAMP := $(VENV)/.adde-installed
 PRESET ?= small
 JOBS ?= 2
 
-.PHONY: install demo test sync-check nbtest docs readme clean-venv
+.PHONY: install demo test sync-check nbtest outputs study docs readme clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,18 @@ test: sync-check
 
 nbtest: $(STAMP)
 	$(BIN)/nbdev-test --n-workers $(JOBS)
+
+# Saved notebook outputs. `outputs`: the library notebooks (seconds each; the experiment notebooks' `#| slow` cells keep
+# theirs). `study`: every notebook including the experiments' `#| slow` cells (about an hour on two CPU cores: they train
+# their runs under runs/; 91 and 92 need ../shared/data), then the real datasets' photos are dropped from the outputs.
+outputs: $(STAMP)
+	$(BIN)/nbdev-test --save --n-workers 1
+	$(BIN)/nbdev-clean
+
+study: $(STAMP)
+	$(BIN)/nbdev-test --save --n-workers 1 --flags slow --cell-timeout 3600 --do-print
+	$(BIN)/python -c "from adde_nb.docs import drop_photo_outputs; print('photo outputs dropped:', drop_photo_outputs())"
+	$(BIN)/nbdev-clean
 
 readme: $(STAMP)
 	$(BIN)/python -c "from adde_nb.docs import make_readme; print(make_readme())"

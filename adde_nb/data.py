@@ -6,7 +6,7 @@ Docs: https://adde-nb.github.io/adde_nb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #c002
 from __future__ import annotations
-import csv, json, os
+import csv, hashlib, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -16,10 +16,28 @@ from .schema import *
 
 # %% auto #0
 __all__ = ['LFS_HEADER', 'POLYVORE_CATEGORIES', 'FP_TYPES', 'CA_VALUES', 'CA_GROUPS', 'CA_GROUP_COLS', 'CA_TYPES', 'READERS',
-           'read_lines', 'find_shared_data', 'read_int_matrix', 'read_labels', 'Split', 'Outfits', 'FashionData',
-           'check_images', 'open_image', 'read_adde', 'make_adde_fixture', 'read_polyvore_outfits', 'read_polyvore',
-           'make_polyvore_fixture', 'read_fashion_product', 'read_clothing_attributes', 'detect_format', 'load_dataset',
-           'plot_value_counts']
+           'atomic_write', 'show_progress', 'read_lines', 'find_shared_data', 'read_int_matrix', 'read_labels', 'Split',
+           'Outfits', 'FashionData', 'check_images', 'open_image', 'read_adde', 'make_adde_fixture',
+           'read_polyvore_outfits', 'read_polyvore', 'make_polyvore_fixture', 'read_fashion_product',
+           'read_clothing_attributes', 'detect_format', 'load_dataset', 'plot_value_counts']
+
+# %% ../nbs/01_data.ipynb #xd758874
+def atomic_write(fn, write) -> Path:
+    "Call `write(f)` on a new binary file beside `fn` (its path is `f.name`), then rename it to `fn`"
+    import uuid
+    fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
+    tmp = fn.with_name(f".{fn.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, 'xb') as f: write(f)
+        os.replace(tmp, fn)
+    finally: tmp.unlink(missing_ok=True)
+    return fn
+
+# %% ../nbs/01_data.ipynb #x5f1fbfd
+def show_progress(it, total=None, leave=True, show=True):
+    "`it` with a fastprogress bar, when `show` and fastprogress would print one; else `it` itself"
+    from fastprogress.fastprogress import progress_bar, printing
+    return progress_bar(it, total=total, leave=leave) if show and printing() else it
 
 # %% ../nbs/01_data.ipynb #c006
 LFS_HEADER = "version https://git-lfs.github.com/spec/v1"
@@ -115,7 +133,7 @@ class FashionData:
         self.name = name or self.root.name
         self.triplets,self.queries,self.outfits = triplets,queries,outfits
         self.source = source or self.root
-        self._where = None
+        self._where,self._fp = None,None   # memos: item locations, fingerprint
     def __getitem__(self, split) -> Split:
         if split not in self.splits: raise KeyError(f"no split {split!r}; this dataset has {list(self.splits)}")
         return self.splits[split]
@@ -218,6 +236,35 @@ def make_adde_fixture(path) -> Path:
     w('triplet_train.txt', [[0, 1, 3]]); w('triplet_train_ind.txt', [[-1, 1, 0, 0, 0]])
     w('ref_test.txt', [[0]]); w('indfull_test.txt', [[0, 0, 0, -1, 1]]); w('gt_test.txt', [[1, 0, 0, 0, 1]])
     return path
+
+# %% ../nbs/01_data.ipynb #x6f912ba
+@patch
+def fingerprint(self:FashionData) -> str:
+    "Hex SHA-256 of the schema and every split's name, paths, ids and labels"
+    if self._fp is None:
+        h = hashlib.sha256(json.dumps(self.schema.to_dict(), sort_keys=True).encode())
+        for nm in sorted(self.splits):
+            sp = self.splits[nm]
+            lab = np.ascontiguousarray(sp.labels)
+            h.update(json.dumps([nm, [str(p) for p in sp.paths], [str(i) for i in sp.ids], str(lab.dtype), lab.shape]).encode())
+            h.update(lab.tobytes())
+        self._fp = h.hexdigest()
+    return self._fp
+
+# %% ../nbs/01_data.ipynb #x4b0bcbd
+def _stamp(fn):
+    "(size, mtime_ns) of file `fn`, or None when there is none"
+    if fn is None: return None
+    try: st = os.stat(fn)
+    except OSError: return None
+    return st.st_size, st.st_mtime_ns
+
+@patch
+def cache_key(self:FashionData, split) -> tuple:
+    "Key for in-memory caches of `split`: root, fingerprint, split, and stamps of its list file and first and last images"
+    sp = self[split]
+    ends = [self.root/p for p in (*sp.paths[:1], *sp.paths[-1:])]
+    return (str(self.root), self.fingerprint(), split, _stamp(sp.list_file), *map(_stamp, ends))
 
 # %% ../nbs/01_data.ipynb #c033
 def _token_map(outfits):
@@ -475,10 +522,10 @@ def info(self:FashionData) -> dict:
 
 # %% ../nbs/01_data.ipynb #c055
 @patch
-def summary(self:FashionData, max_values=8) -> str:
-    "Human-readable version of `info`"
+def summary(self:FashionData, max_values=8, path=True) -> str:
+    "Human-readable version of `info` (without the dataset's location when not `path`)"
     i = self.info()
-    lines = [f"{i['name']} ({i['format']}) at {i['root']}",
+    lines = [f"{i['name']} ({i['format']})" + (f" at {i['root']}" if path else ''),
              "splits: " + ", ".join(f"{k} {v}" for k, v in i['splits'].items()) + f"; {i['n_types']} types, {i['n_values']} values"]
     for k in ('triplets', 'queries', 'outfits'):
         if k in i: lines.append(f"{k}: {i[k]}")

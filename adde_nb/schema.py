@@ -13,7 +13,7 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['DataFormatError', 'AttrType', 'Schema']
+__all__ = ['DataFormatError', 'UsageError', 'UnknownName', 'AttrType', 'Schema']
 
 # %% ../nbs/00_schema.ipynb #c006
 class DataFormatError(ValueError):
@@ -22,6 +22,14 @@ class DataFormatError(ValueError):
         self.reason,self.file,self.line = reason,file,line
         loc = f"{file}:{line}: " if file is not None and line is not None else (f"{file}: " if file is not None else "")
         super().__init__(loc + reason)
+
+# %% ../nbs/00_schema.ipynb #x914c797
+class UsageError(ValueError):
+    "A bad argument value the caller can correct (the `adde` command exits with code 2)"
+
+class UnknownName(UsageError, KeyError):
+    "A type or value name that does not exist; the message lists the valid ones"
+    def __str__(self): return str(self.args[0]) if self.args else ''
 
 # %% ../nbs/00_schema.ipynb #c009
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class AttrType:
     def index(self, value) -> int:
         "Position of `value` in this type's block"
         try: return self.values.index(str(value))
-        except ValueError: raise KeyError(f"{value!r} is not a value of {self.name!r}; valid values: {', '.join(self.values)}") from None
+        except ValueError: raise UnknownName(f"{value!r} is not a value of {self.name!r}; valid values: {', '.join(self.values)}") from None
 
 # %% ../nbs/00_schema.ipynb #c012
 class Schema:
@@ -69,7 +77,7 @@ def type_index(self:Schema, t) -> int:
         if not 0 <= t < self.n: raise IndexError(f"attribute type index {t} out of range 0..{self.n-1}")
         return int(t)
     try: return self.names.index(t)
-    except ValueError: raise KeyError(f"{t!r} is not an attribute type; valid types: {', '.join(self.names)}") from None
+    except ValueError: raise UnknownName(f"{t!r} is not an attribute type; valid types: {', '.join(self.names)}") from None
 @patch
 def __getitem__(self:Schema, t) -> AttrType: return self.types[self.type_index(t)]
 @patch
@@ -156,14 +164,14 @@ def parse_edit(self:Schema, edit) -> dict:
     if isinstance(edit, str):
         pairs = []
         for part in filter(None, (p.strip() for p in edit.split(','))):
-            if '=' not in part: raise ValueError(f"edit {part!r} is not of the form type=value (e.g. color=red)")
+            if '=' not in part: raise UsageError(f"edit {part!r} is not of the form type=value (e.g. color=red)")
             pairs.append(tuple(x.strip() for x in part.split('=', 1)))
     else: pairs = list(dict(edit).items())
-    if not pairs: raise ValueError("empty edit: give at least one type=value")
+    if not pairs: raise UsageError("empty edit: give at least one type=value")
     out = {}
     for t, v in pairs:
         a = self.type_index(t)
-        if a in out: raise ValueError(f"attribute type {self.names[a]!r} is edited twice")
+        if a in out: raise UsageError(f"attribute type {self.names[a]!r} is edited twice")
         out[a] = self.types[a].index(v)
     return out
 
@@ -175,7 +183,7 @@ def indicator(self:Schema, ref_labels, edit):
     cur = self.to_indices(ref)
     ind, tgt = np.zeros(self.J, dtype=np.int8), ref.astype(np.int8).copy()
     for a, v in self.parse_edit(edit).items():
-        if cur[a] == v: raise ValueError(f"the reference already has {self.names[a]}={self.types[a].values[v]}")
+        if cur[a] == v: raise UsageError(f"the reference already has {self.names[a]}={self.types[a].values[v]}")
         o = self.offsets[a]
         if cur[a] >= 0: ind[o + cur[a]], tgt[o + cur[a]] = -1, 0
         ind[o + v], tgt[o + v] = 1, 1

@@ -1,13 +1,32 @@
-"""The `adde` command as a user runs it (a subprocess per call)."""
-import json, subprocess, sys
+"""The `adde` command as a user runs it: the data commands, the whole train → eval → index → query → complete flow,
+and a matrix of bad inputs, each checked for its one-line message, its exit code and that nothing else changed."""
+import contextlib, io, json, os, pickle, shutil, signal, subprocess, sys, time
+from pathlib import Path
+from types import SimpleNamespace
 import pytest
+from conftest import adde, snapshot
 
 from adde_nb.data import find_shared_data, LFS_HEADER
 
-def adde(*args, check=True):
-    r = subprocess.run([sys.executable, '-c', 'from adde_nb.cli import main; main()', *map(str, args)], capture_output=True, text=True)
-    if check and r.returncode: raise AssertionError(f"adde {' '.join(map(str, args))} failed:\n{r.stdout}\n{r.stderr}")
-    return r
+pytestmark = pytest.mark.xdist_group('cli')
+
+def run(*args):
+    "`adde ARGS` in this process: (exit code, stdout, stderr)"
+    from adde_nb.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: main([str(a) for a in args]); code = 0
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else 0
+    return code, out.getvalue(), err.getvalue()
+
+def refused(code, rc, *words, args=()):
+    "Exit code `code` was `rc`, one line on stderr beginning 'adde: error:' containing every word"
+    c, _, err = code
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert c == rc, f"exit code {c}, expected {rc}: {err}"
+    assert lines and lines[-1].startswith('adde: error:'), err
+    assert 'Traceback' not in err, err
+    for w in words: assert w in lines[-1], f"{w!r} not in {lines[-1]!r}"
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):
@@ -19,64 +38,276 @@ def synth(tmp_path_factory):
     return out
 
 def test_synth_is_deterministic(synth, tmp_path):
-    adde('data', 'synth', '--out', tmp_path/'b', '--n-items', 300, '--seed', 7, '--workers', 1, '--quiet')
+    assert run('data', 'synth', '--out', tmp_path/'b', '--n-items', 300, '--seed', 7, '--workers', 1, '--quiet')[0] == 0
     for fn in ['labels_train.txt', 'labels_test.txt', 'imgs_train.txt', 'triplet_train.txt', 'gt_test.txt', 'polyvore/nondisjoint/test.json']:
         assert (synth/fn).read_bytes() == (tmp_path/'b'/fn).read_bytes(), fn
     assert (synth/'images'/'000123.png').read_bytes() == (tmp_path/'b'/'images'/'000123.png').read_bytes()
 
 def test_info_synthetic(synth):
-    info = json.loads(adde('data', 'info', synth, '--json').stdout)
+    info = json.loads(run('data', 'info', synth, '--json')[1])
     assert info['format'] == 'adde' and info['n_types'] >= 8
     assert all(t['n_values'] >= 3 for t in info['types'].values())
     assert info['splits']['train'] + info['splits']['test'] == 300
 
 def test_lfs_pointer_is_named(synth, tmp_path):
-    import shutil
     bad = tmp_path/'lfs'; shutil.copytree(synth, bad, symlinks=True)
     (bad/'labels_train.txt').write_text(f"{LFS_HEADER}\noid sha256:{'0'*64}\nsize 24336972\n")
-    r = adde('data', 'info', bad, check=False)
-    assert r.returncode == 2 and 'Git LFS' in r.stderr and 'labels_train.txt:1' in r.stderr
+    refused(run('data', 'info', bad), 1, 'Git LFS', 'labels_train.txt:1')
 
 def test_bad_label_line_is_located(synth, tmp_path):
-    import shutil
     bad = tmp_path/'bad'; shutil.copytree(synth, bad, symlinks=True)
     lines = (bad/'labels_test.txt').read_text().splitlines()
     lines[4] = lines[4].rsplit(' ', 1)[0]
     (bad/'labels_test.txt').write_text('\n'.join(lines) + '\n')
-    r = adde('data', 'info', bad, check=False)
-    assert r.returncode == 2 and 'labels_test.txt:5: expected 42' in r.stderr
+    refused(run('data', 'info', bad), 1, 'labels_test.txt:5: expected 42')
 
 @pytest.mark.parametrize('name,n', [('fashion-product-7k', 7035), ('clothing-attributes', 1856)])
 def test_info_real(name, n):
     p = find_shared_data(name)
     if p is None: pytest.skip(f"../shared/data/{name} is not on this machine")
-    info = json.loads(adde('data', 'info', p, '--json', '--min-count', 20).stdout)
+    info = json.loads(run('data', 'info', p, '--json', '--min-count', 20)[1])
     assert sum(info['splits'].values()) == n
 
-@pytest.mark.xdist_group('cli-flow')
-def test_train_eval_query_complete(tmp_path):
-    d, enc = tmp_path/'syn', tmp_path/'enc'
-    adde('data', 'synth', '--out', d, '--n-items', 500, '--seed', 1, '--quiet', '--workers', 1)
-    adde('train', 'encoder', '--data', d, '--out', enc, '--backbone', 'resnet18', '--epochs', 1, '--size', 32, '--d', 16, '--lr', 1e-3)
-    assert {'config.json', 'model.pth', 'metrics.json'} <= {p.name for p in enc.iterdir()}
-    out = adde('eval', 'encoder', '--run', enc).stdout
-    assert 'attribute accuracy' in out and 'majority' in out
-    assert 'attributes' in json.loads((enc/'metrics.json').read_text())
-    adde('index', 'build', '--run', enc)
-    assert (enc/'index_test.pt').exists()
-    adde('train', 'manip', '--run', enc, '--out', tmp_path/'m', '--epochs', 1, '--freeze-backbone', '--weights', 'mem=0')
-    assert json.loads((tmp_path/'m'/'config.json').read_text())['config']['w_mem'] == 0
-    out = adde('eval', 'manip', '--run', tmp_path/'m', '--k', '10,20').stdout
-    assert 'no_manipulation' in out and 'attribute_prediction' in out and 'ms/query' in out
-    assert (tmp_path/'m'/'manip_rankings.npz').exists()
-    adde('train', 'cond', '--init', enc, '--out', tmp_path/'c', '--epochs', 1, '--freeze-backbone')
-    assert 'full representation' in adde('eval', 'cond', '--run', tmp_path/'c').stdout
-    img = d/'images'/'000003.png'
-    out = adde('query', '--run', tmp_path/'c', '--like', img, '--condition', 'color', '--k', 5).stdout
-    assert len([l for l in out.splitlines() if 'color=' in l]) == 5
-    adde('train', 'outfit', '--init', enc, '--out', tmp_path/'o', '--epochs', 1)
-    assert 'uniform_attention' in adde('eval', 'outfit', '--run', tmp_path/'o').stdout
-    out = adde('complete', '--run', tmp_path/'o', '--outfit', d/'images'/'000001.png', d/'images'/'000002.png', '--category', 'bags', '--k', 2).stdout
-    assert 'best bags' in out
-    r = adde('query', '--run', tmp_path/'c', '--like', img, '--condition', 'colour', check=False)
-    assert r.returncode == 2 and 'valid types' in r.stderr
+def test_version_and_no_traceback():
+    r = adde('--version')
+    assert r.stdout.startswith('adde_nb ')
+    r = adde('eval', 'manip', '--run', 'nowhere', check=False)          # a real subprocess: what a user sees
+    assert r.returncode == 1 and r.stderr.strip() == 'adde: error: nowhere: not a run folder', r.stderr
+
+# ---------------------------------------------------------------------------------------------------------------
+# The whole flow, trained once for the tests below
+
+@pytest.fixture(scope='module')
+def flow(tmp_path_factory):
+    t = tmp_path_factory.mktemp('flow')
+    d, enc = t/'syn', t/'enc'
+    for args in (('data', 'synth', '--out', d, '--n-items', 500, '--seed', 1, '--quiet', '--workers', 1),
+                 ('train', 'encoder', '--data', d, '--out', enc, '--backbone', 'resnet18', '--epochs', 1, '--size', 32, '--d', 16, '--lr', 1e-3),
+                 ('train', 'manip', '--run', enc, '--out', t/'m', '--epochs', 1, '--freeze-backbone', '--weights', 'mem=0'),
+                 ('train', 'cond', '--init', enc, '--out', t/'c', '--epochs', 1, '--freeze-backbone'),
+                 ('train', 'outfit', '--init', enc, '--out', t/'o', '--epochs', 1)):
+        c, out, err = run(*args)
+        assert c == 0, f"adde {args} failed: {err}"
+    img = d/(d/'imgs_test.txt').read_text().split()[0]                     # an image of the gallery (the test split)
+    return SimpleNamespace(root=t, data=d, enc=enc, manip=t/'m', cond=t/'c', outfit=t/'o', img=img)
+
+def test_train_eval_query_complete(flow):
+    assert {p.name for p in flow.enc.iterdir()} == {'config.json', 'model.safetensors', 'metrics.json'}
+    c, out, _ = run('eval', 'encoder', '--run', flow.enc)
+    assert c == 0 and 'attribute accuracy' in out and 'majority' in out
+    assert 'attributes' in json.loads((flow.enc/'metrics.json').read_text())
+    assert run('index', 'build', '--run', flow.enc)[0] == 0
+    assert (flow.enc/'index_test.npy').exists() and (flow.enc/'index_test.json').exists()
+    assert json.loads((flow.manip/'config.json').read_text())['config']['w_mem'] == 0
+    c, out, _ = run('eval', 'manip', '--run', flow.manip, '--k', '10,20')
+    assert c == 0 and 'no manipulation' in out and 'attribute prediction' in out and 'ms/query' in out
+    assert (flow.manip/'manip_rankings.npz').exists()
+    c, out, _ = run('eval', 'cond', '--run', flow.cond)
+    assert c == 0 and 'full representation' in out
+    c, out, _ = run('query', '--run', flow.cond, '--like', flow.img, '--condition', 'color', '--k', 5)
+    assert c == 0 and len([l for l in out.splitlines() if 'color=' in l]) == 5
+    c, out, _ = run('eval', 'outfit', '--run', flow.outfit)
+    assert c == 0 and 'uniform_attention' in out
+    c, out, _ = run('complete', '--run', flow.outfit, '--outfit', flow.data/'images'/'000001.png', flow.data/'images'/'000002.png',
+                    '--category', 'bags', '--k', 2)
+    assert c == 0 and 'best bags' in out
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bad inputs: (arguments, exit code, words of the message); nothing in the run folders may change
+
+def _cases(f):
+    i1, i2 = f.data/'images'/'000001.png', f.data/'images'/'000002.png'
+    return [
+        (('train', 'encoder', '--data', f.data, '--out', f.enc), 2, ['holds a finished run', '--overwrite']),
+        (('train', 'encoder', '--data', f.data, '--out', f.root/'x', '--val-frac', 1.5), 2, ['--val-frac: 1.5 is not a number between 0 and 1']),
+        (('train', 'encoder', '--data', f.data, '--out', f.root/'x', '--bs', 0), 2, ['--bs: 0 is not a whole number of at least 1']),
+        (('train', 'encoder', '--data', f.data, '--out', f.root/'x', '--backbone', 'vgg'), 2, ["invalid choice: 'vgg'"]),
+        (('train', 'manip', '--run', f.enc, '--out', f.root/'x', '--n-changes', 99), 2, ['--n-changes 99', 'only 9 attribute types']),
+        (('train', 'manip', '--run', f.enc, '--out', f.root/'x', '--weights', 'cls'), 2, ["--weights: 'cls' is not name=value"]),
+        (('train', 'manip', '--run', f.enc, '--out', f.root/'x', '--weights', 'foo=1'), 2, ["no loss weight 'foo'"]),
+        (('train', 'encoder', '--out', f.root/'x'), 2, ['--data is required']),
+        (('eval', 'manip', '--run', f.manip, '--k', 0), 2, ["'0' must be at least 1"]),
+        (('eval', 'manip', '--run', f.manip, '--k', '10,abc'), 2, ["'abc' is not a whole number"]),
+        (('eval', 'manip', '--run', f.manip, '--k', 100000), 2, ['--k 100000', 'at most']),
+        (('eval', 'manip', '--run', f.manip, '--n-changes', 99), 2, ['--n-changes 99']),
+        (('eval', 'manip', '--run', f.enc), 2, ['is an encoder run; this needs a manip run']),
+        (('eval', 'outfit', '--run', f.manip), 2, ['is a manip run; this needs an outfit run']),
+        (('eval', 'cond', '--run', f.cond, '--k', 100000), 2, ['--k 100000']),
+        (('query', '--run', f.cond, '--like', f.img, '--condition', 'color', '--k', -3), 2, ["'-3' must be at least 1"]),
+        (('query', '--run', f.cond, '--like', f.img, '--condition', 'colour'), 2, ["'colour' is not an attribute type", 'valid types']),
+        (('query', '--run', f.cond, '--like', f.img, '--condition', 'color', '--k', 100000), 2, ['--k 100000']),
+        (('query', '--run', f.manip, '--like', f.img, '--condition', 'color'), 2, ['this needs a cond run']),
+        (('query', '--run', f.cond, '--like', f.root/'missing.png', '--condition', 'color'), 1, ['missing.png']),
+        (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--k', -2), 2, ["'-2' must be at least 1"]),
+        (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--categories', 'tops'), 2, ['1 categories for 2 outfit images']),
+        (('complete', '--run', f.outfit, '--outfit', i1, '--category', 'boots'), 2, ["unknown category 'boots'"]),
+        (('complete', '--run', f.cond, '--outfit', i1, '--category', 'shoes'), 2, ['this needs an outfit run']),
+        (('data', 'synth', '--out', f.data, '--n-items', 10), 2, ['--overwrite']),
+        (('data', 'synth', '--out', f.img, '--n-items', 10), 2, ['is a file']),
+        (('bench', 'index', '--sizes', '1000,x'), 2, ["'x' is not a whole number"]),
+    ]
+
+def test_bad_inputs(flow):
+    before = snapshot(flow.root)
+    for args, rc, words in _cases(flow):
+        refused(run(*args), rc, *words, args=args)
+    assert snapshot(flow.root) == before, "a refused command changed files"
+    assert not (flow.root/'x').exists()
+
+def test_resume_on_finished_run_does_nothing(flow):
+    before = snapshot(flow.enc)
+    c, out, _ = run('train', 'encoder', '--data', flow.data, '--out', flow.enc, '--backbone', 'resnet18', '--epochs', 1, '--size', 32,
+                    '--d', 16, '--lr', 1e-3, '--resume')
+    assert c == 0 and 'nothing to resume' in out
+    assert snapshot(flow.enc) == before
+
+def test_data_of_another_schema_is_refused(flow, tmp_path):
+    other = tmp_path/'other'; shutil.copytree(flow.data, other, symlinks=True)
+    lines = (other/'attr_num.txt').read_text().split()
+    schema = json.loads((other/'attributes.json').read_text())
+    schema['types'][1]['values'][0] = 'noir'                                  # same sizes, another value name
+    (other/'attributes.json').write_text(json.dumps(schema))
+    before = snapshot(flow.enc)
+    refused(run('eval', 'encoder', '--run', flow.enc, '--data', other), 2, 'attribute schema', 'is not the one run')
+    assert snapshot(flow.enc) == before
+
+def _broken(src, tmp_path, name, content):
+    run_dir = tmp_path/name.replace('.', '_'); shutil.copytree(src, run_dir)
+    (run_dir/name).write_bytes(content)
+    return run_dir
+
+@pytest.mark.parametrize('name,content,words', [
+    ('model.safetensors', b'', ['model.safetensors: not a safetensors model file']),
+    ('model.safetensors', b'\x89PNG\r\n\x1a\n' + b'\0'*64, ['model.safetensors: not a safetensors model file']),
+    ('metrics.json', b'{"training": [', ['metrics.json: not valid JSON']),
+    ('config.json', b'\x80\x04K\x01.', ['config.json: not valid JSON']),
+    ('config.json', b'{"config": {}, "kind": "encoder"}', ["config.json: not a run config (no 'schema')"]),
+])
+def test_broken_run_files(flow, tmp_path, name, content, words):
+    run_dir = _broken(flow.enc, tmp_path, name, content)
+    refused(run('eval', 'encoder', '--run', run_dir), 1, *words)
+
+def test_truncated_model(flow, tmp_path):
+    good = (flow.enc/'model.safetensors').read_bytes()
+    run_dir = _broken(flow.enc, tmp_path, 'model.safetensors', good[:len(good)//2])
+    refused(run('eval', 'encoder', '--run', run_dir), 1, 'model.safetensors: not a safetensors model file')
+
+# ---------------------------------------------------------------------------------------------------------------
+# Run folders never go stale, never mix two runs, and resume bit for bit
+
+def _first_hit(flow, run_dir, data=None):
+    c, out, err = run('query', '--run', run_dir, '--like', flow.img, '--condition', 'color', '--k', 1, *(['--data', data] if data else []))
+    assert c == 0, err
+    line = next(l for l in out.splitlines() if 'd=' in l)
+    return line.split()[1], float(line.split('d=')[1].split()[0])
+
+def test_stale_index_is_rebuilt(flow, tmp_path):
+    run_dir = tmp_path/'cond'; shutil.copytree(flow.cond, run_dir)
+    _first_hit(flow, run_dir)                                               # builds and saves the index
+    enc2 = tmp_path/'enc2'
+    assert run('train', 'encoder', '--data', flow.data, '--out', enc2, '--backbone', 'resnet18', '--epochs', 1, '--size', 32,
+               '--d', 16, '--lr', 1e-3, '--seed', 5)[0] == 0
+    c, _, err = run('train', 'cond', '--init', enc2, '--out', run_dir, '--epochs', 1, '--freeze-backbone', '--overwrite')
+    assert c == 0, err
+    hit, dist = _first_hit(flow, run_dir)                                   # the query image is in the gallery: it finds itself
+    assert hit == flow.img.stem and dist < 1e-6, (hit, dist)
+
+def test_index_of_other_data(flow, tmp_path):
+    other = tmp_path/'other'
+    assert run('data', 'synth', '--out', other, '--n-items', 200, '--seed', 3, '--quiet', '--workers', 1)[0] == 0
+    run_dir = tmp_path/'cond'; shutil.copytree(flow.cond, run_dir)
+    _first_hit(flow, run_dir)
+    img = other/(other/'imgs_test.txt').read_text().split()[0]
+    c, out, err = run('query', '--run', run_dir, '--like', img, '--condition', 'color', '--k', 1, '--data', other)
+    assert c == 0, err
+    line = next(l for l in out.splitlines() if 'd=' in l)
+    assert line.split()[1] == img.stem and float(line.split('d=')[1].split()[0]) < 1e-6, line
+
+def _train_args(flow, out, epochs, *extra):
+    return ('train', 'encoder', '--data', flow.data, '--out', out, '--backbone', 'resnet18', '--epochs', epochs, '--size', 32,
+            '--d', 16, '--lr', 1e-3, *extra)
+
+def _kill_when(args, ready, timeout=600):
+    "Start `adde ARGS` in a subprocess and kill it (SIGKILL) as soon as `ready()` is true"
+    p = subprocess.Popen([sys.executable, '-c', 'from adde_nb.cli import main; main()', *map(str, args)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not ready():
+        assert p.poll() is None, "the run ended before it could be interrupted"
+        assert time.time() - t0 < timeout
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+
+def test_interrupted_overwrite_leaves_no_old_model(flow, tmp_path):
+    run_dir = tmp_path/'enc'; shutil.copytree(flow.enc, run_dir)
+    def started():
+        cfg = run_dir/'config.json'
+        return cfg.exists() and json.loads(cfg.read_text())['config']['seed'] == 9
+    _kill_when(_train_args(flow, run_dir, 50, '--seed', 9, '--overwrite'), started)
+    assert not (run_dir/'model.safetensors').exists()
+    refused(run('eval', 'encoder', '--run', run_dir), 1, 'model.safetensors: not found: the run has not finished')
+    refused(run(*_train_args(flow, run_dir, 50, '--seed', 9)), 2, 'holds an unfinished run', '--resume')
+    refused(run(*_train_args(flow, run_dir, 50, '--seed', 8, '--resume')), 2, '--resume: the options differ', '--seed 8 (was 9)')
+
+def test_resume_is_bit_identical(flow, tmp_path):
+    assert run(*_train_args(flow, tmp_path/'straight', 3))[0] == 0
+    killed = tmp_path/'killed'
+    def one_epoch():
+        lj = killed/'last.json'
+        try: return lj.exists() and json.loads(lj.read_text())['epoch'] >= 0
+        except ValueError: return False
+    _kill_when(_train_args(flow, killed, 3), one_epoch)
+    assert not (killed/'model.safetensors').exists()
+    c, out, err = run(*_train_args(flow, killed, 3, '--resume'))
+    assert c == 0 and 'resuming' in out, err
+    assert (killed/'model.safetensors').read_bytes() == (tmp_path/'straight'/'model.safetensors').read_bytes()
+    log = lambda p: [{k: v for k, v in e.items()} for e in json.loads((p/'metrics.json').read_text())['training']]
+    assert log(killed) == log(tmp_path/'straight')
+
+# ---------------------------------------------------------------------------------------------------------------
+# No file of a run folder can run code
+
+class Payload:
+    def __init__(self, marker): self.marker = marker
+    def __reduce__(self): return (os.system, (f"touch {self.marker}",))
+
+def test_crafted_pickles_never_run(flow, tmp_path):
+    marker = tmp_path/'PWNED'
+    evil = pickle.dumps(Payload(marker))
+    i1 = flow.data/'images'/'000001.png'
+    def copy(src, name, i):
+        d = tmp_path/f"{i}-{Path(src).name}-{name.replace('.', '_')}"
+        shutil.copytree(src, d); return d
+    # build the files a run folder can hold first, so every one is there to be replaced
+    assert run('index', 'build', '--run', flow.cond)[0] == 0
+    assert run('eval', 'manip', '--run', flow.manip, '--k', 10)[0] == 0
+    own = tmp_path/'data-without-triplets'                                  # a dataset whose cond triplets the run folder keeps
+    shutil.copytree(flow.data, own, symlinks=True)
+    for f in own.glob('cond_triplets_*.txt'): f.unlink()
+    assert run('eval', 'cond', '--run', flow.cond, '--data', own)[0] == 0
+    enc_int = tmp_path/'enc-interrupted'
+    _kill_when(_train_args(flow, enc_int, 50), lambda: (enc_int/'last.json').exists())
+    ckpt = json.loads((enc_int/'last.json').read_text())['checkpoint']
+    cases = [(flow.enc, 'model.safetensors', ('eval', 'encoder', '--run', '{run}')),
+             (flow.enc, 'config.json', ('eval', 'encoder', '--run', '{run}')),
+             (flow.enc, 'metrics.json', ('eval', 'encoder', '--run', '{run}')),
+             (flow.enc, 'model.safetensors', ('train', 'cond', '--init', '{run}', '--out', tmp_path/'newcond', '--epochs', 1, '--freeze-backbone')),
+             (flow.cond, 'index_test.npy', ('query', '--run', '{run}', '--like', flow.img, '--condition', 'color')),
+             (flow.cond, 'index_test.json', ('query', '--run', '{run}', '--like', flow.img, '--condition', 'color')),
+             (flow.cond, 'cond_triplets_test.json', ('eval', 'cond', '--run', '{run}', '--data', own)),
+             (flow.cond, 'cond_triplets_test.txt', ('eval', 'cond', '--run', '{run}', '--data', own)),
+             (flow.manip, 'manip_rankings.npz', ('eval', 'manip', '--run', '{run}', '--k', 10)),
+             (flow.outfit, 'model.safetensors', ('complete', '--run', '{run}', '--outfit', i1, '--category', 'shoes')),
+             (enc_int, ckpt, ('train', 'encoder', '--data', flow.data, '--out', '{run}', '--backbone', 'resnet18', '--epochs', 50,
+                              '--size', 32, '--d', 16, '--lr', 1e-3, '--resume')),
+             (enc_int, 'last.json', ('train', 'encoder', '--data', flow.data, '--out', '{run}', '--backbone', 'resnet18', '--epochs', 50,
+                                     '--size', 32, '--d', 16, '--lr', 1e-3, '--resume'))]
+    for i, (src, name, args) in enumerate(cases):
+        d = copy(src, name, i)
+        assert (d/name).exists(), f"{name} is not a file a {src.name} run folder holds"
+        (d/name).write_bytes(evil)
+        c, _, err = run(*[str(a).replace('{run}', str(d)) for a in args])
+        assert not marker.exists(), f"the payload in {name} ran ({args[0]})"
+        if c != 0: assert err.strip().startswith('adde: error:') and 'Traceback' not in err, err
+        assert c != 0 or name in ('manip_rankings.npz', 'index_test.npy', 'index_test.json', 'cond_triplets_test.json'), (name, err)
+    assert not marker.exists()

@@ -1,5 +1,6 @@
-"""The main job, as the tests run it: the `tiny` demo preset, its report, its reproducibility, and the
-manipulation metrics recomputed from the saved rankings (every metric for ADDE-M, top@k for its baselines) by an implementation independent of adde_nb.metrics."""
+"""The main job, as the tests run it: the `tiny` demo preset (run once per package version, shared with the demo notebook),
+its report, its reproducibility, and the manipulation metrics recomputed from the saved rankings (every metric for
+ADDE-M, top@k for its baselines) by an implementation independent of adde_nb.metrics."""
 import json, math, re
 import numpy as np
 import pytest
@@ -7,10 +8,9 @@ import pytest
 pytestmark = pytest.mark.xdist_group('demo')
 
 @pytest.fixture(scope='module')
-def demo(tmp_path_factory):
-    from adde_nb.demo import run_demo
-    out = tmp_path_factory.mktemp('demo')/'a'
-    return out, run_demo('tiny', out, seed=0, quiet=True)
+def demo():
+    from adde_nb.demo import tiny_demo
+    return tiny_demo()
 
 def test_report(demo):
     out, res = demo
@@ -38,12 +38,15 @@ def _ndcg(ranked_idx, tgt_idx, mask, k):
         total += dcg/sum(1/math.log2(j + 2) for j in range(k))
     return total/len(ranked_idx)
 
+def _rankings(run):
+    with np.load(run/'manip_rankings.npz', allow_pickle=False) as z: return {k: z[k] for k in z.files}
+
 def test_manip_metrics_recomputed_from_rankings(demo):
     out, _ = demo
     run = out/'manip'
-    z = np.load(run/'manip_rankings.npz')
-    m = json.loads((run/'metrics.json').read_text())['manipulation']
-    G, ranked, tgt, ind, off = z['gallery_labels'], z['ranked'], z['target'], z['indicator'], z['attr_offsets']
+    z = _rankings(run)
+    m = json.loads((run/'metrics.json').read_text())['manipulation']['adde_m']
+    G, ranked, tgt, ind, off = z['gallery_labels'], z['adde_m'], z['target'], z['indicator'], z['attr_offsets']
     def idx(v):   # per-type value index, -1 when the block is empty
         return [int(np.argmax(v[off[a]:off[a+1]])) if v[off[a]:off[a+1]].any() else -1 for a in range(len(off) - 1)]
     tgt_i = [idx(t) for t in tgt]
@@ -60,13 +63,13 @@ def test_manip_metrics_recomputed_from_rankings(demo):
 
 def test_baseline_metrics_recomputed_from_rankings(demo):
     out, _ = demo
-    z = np.load(out/'manip'/'manip_rankings.npz')
-    b = json.loads((out/'manip'/'metrics.json').read_text())['manipulation']['baselines']
+    z = _rankings(out/'manip')
+    m = json.loads((out/'manip'/'metrics.json').read_text())['manipulation']
     G, tgt = z['gallery_labels'], z['target']
     for name in ('no_manipulation', 'attribute_prediction'):
-        ranked = z[f'ranked_{name}']
-        assert ranked.shape == z['ranked'].shape
+        ranked = z[name]
+        assert ranked.shape == z['adde_m'].shape
         assert not (ranked == z['query_ref'][:, None]).any(), "the reference itself is never returned"
         for k in (10, 20, 30, 40, 50):
             top = np.mean([any((G[g] == t).all() for g in row[:k]) for row, t in zip(ranked, tgt)])
-            assert abs(top - b[name][f'top@{k}']) < 1e-6, (name, k)
+            assert abs(top - m[name][f'top@{k}']) < 1e-6, (name, k)

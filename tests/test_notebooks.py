@@ -14,3 +14,23 @@ def test_notebook(nb, monkeypatch):
     monkeypatch.chdir(nb.parent)
     ok, secs = run_notebook(nb, skip_flags=flags, basepath=str(ROOT))
     assert ok, f"{nb.name} failed (its traceback is printed above)"
+
+BAD = {'█': 'a progress-bar glyph', 'Warning': 'a warning', '/tmp/': 'a temporary path', '/work/': 'a path of this machine',
+       '/home/': 'a home path', '/root/': 'a home path', 'Traceback': 'a traceback'}
+
+def _texts(o):
+    if 'text' in o: yield ''.join(o['text'])
+    for k, v in o.get('data', {}).items():
+        if k.startswith('text/'): yield ''.join(v) if isinstance(v, list) else str(v)
+
+def test_saved_outputs_are_clean():
+    "Committed outputs carry no progress bars, warnings, tracebacks, stderr or paths of the machine they ran on"
+    import json
+    bad = []
+    for nb in NBS:
+        for i, c in enumerate(json.loads(nb.read_text())['cells']):
+            for o in c.get('outputs', []):
+                if o.get('name') == 'stderr': bad.append(f"{nb.name} cell {i}: output on stderr"); continue
+                for t in _texts(o):
+                    bad += [f"{nb.name} cell {i}: {why}" for pat, why in BAD.items() if pat in t]
+    assert not bad, '\n'.join(bad)
