@@ -25,7 +25,7 @@ from .index import encode
 from .runs import *
 
 # %% auto #0
-__all__ = ['outfit_types', 'OutfitModel', 'outfit_distance', 'OutfitNet', 'RankingLoss', 'outfit_rows', 'need_outfits',
+__all__ = ['outfit_types', 'OutfitModel', 'outfit_distance', 'take', 'OutfitNet', 'RankingLoss', 'outfit_rows', 'need_outfits',
            'pad_outfits', 'outfit_dls', 'by_cat_first', 'OutfitRun', 'build_outfit', 'outfit_learner', 'train_outfit',
            'eval_outfit', 'complete', 'attention_table', 'plot_attention', 'attention_summary', 'outfit_figure']
 
@@ -67,13 +67,17 @@ def outfit_distance(model, z_items, cat_items, mask, z_cand, tgt, weights=None) 
     return (dm*m).sum(1)/m.sum(1).clamp_min(1)
 
 # %% ../nbs/13_outfit.ipynb #c014
+def take(z, rows) -> torch.Tensor:
+    "`z[rows]` for an index tensor of any shape, with a backward pass that adds repeated rows in a fixed order"
+    return z.index_select(0, rows.flatten()).view(*rows.shape, *z.shape[1:])
+
 class OutfitNet(nn.Module):
     "Training view: forward(inputs, items, mask, cats, pos, neg) → (d(outfit, pos), d(outfit, neg))"
     def __init__(self, model:OutfitModel): super().__init__(); self.model = model
     def forward(self, x, items, mask, cats, pos, neg, tgt):
         z = self.model.project(self.model.embed(x))                                  # (U, T, d)
-        zc = torch.stack([z[pos], z[neg]], 1)                                        # (B, 2, T, d)
-        D = outfit_distance(self.model, z[items], cats, mask, zc, tgt)
+        zc = torch.stack([take(z, pos), take(z, neg)], 1)                            # (B, 2, T, d)
+        D = outfit_distance(self.model, take(z, items), cats, mask, zc, tgt)
         return D[:, 0], D[:, 1]
 
 class RankingLoss(nn.Module):

@@ -521,8 +521,9 @@ def _write_dataset(out, n_items, seed, size, test_frac, n_workers, triplets_per_
 def _check_out(out, overwrite):
     "Refuse to write a dataset over a file, or over a non-empty folder unless `overwrite`"
     if out.exists() and not out.is_dir(): raise UsageError(f"{out} is a file, not a folder: give a folder to write the dataset into")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UsageError(f"{out} already exists and is not empty: pass overwrite=True (--overwrite on the command line) to replace it")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite: raise UsageError(f"{out} already exists and is not empty: pass overwrite=True (--overwrite on the command line) to replace it")
+        if not (out/'attr_num.txt').exists(): raise UsageError(f"{out} is not empty and holds no dataset (no attr_num.txt): --overwrite only replaces a dataset")
 
 # %% ../nbs/05_synth.ipynb #x9b95daf
 def _sibling(out, tag):
