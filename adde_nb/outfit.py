@@ -26,8 +26,9 @@ from .runs import *
 
 # %% auto #0
 __all__ = ['outfit_types', 'OutfitModel', 'outfit_distance', 'take', 'OutfitNet', 'RankingLoss', 'outfit_rows', 'need_outfits',
-           'pad_outfits', 'outfit_dls', 'by_cat_first', 'OutfitRun', 'build_outfit', 'outfit_learner', 'train_outfit',
-           'eval_outfit', 'complete', 'attention_table', 'plot_attention', 'attention_summary', 'outfit_figure']
+           'pad_outfits', 'outfit_dls', 'by_cat_first', 'linear_decay', 'OutfitRun', 'build_outfit', 'outfit_learner',
+           'train_outfit', 'eval_outfit', 'complete', 'attention_table', 'plot_attention', 'attention_summary',
+           'outfit_figure']
 
 # %% ../nbs/13_outfit.ipynb #c008
 def outfit_types(schema:Schema, train_idx, types=None, n=5) -> list:
@@ -140,6 +141,11 @@ def by_cat_first(by_cat, tgt, pos):
     "A same-category item other than `pos` (the first one that differs), for the rare draw of pos itself"
     return torch.stack([next((x for x in by_cat[int(c)][:2] if x != p), by_cat[int(c)][0]) for c, p in zip(tgt, pos)])
 
+# %% ../nbs/13_outfit.ipynb #xb8d0cb1
+def linear_decay(lr):
+    "fastai scheduler: `lr` falling linearly to 0 over training, no warm-up"
+    return ParamScheduler({'lr': SchedLin(lr, 0.)})
+
 # %% ../nbs/13_outfit.ipynb #c022
 class OutfitRun(OutfitNet):
     "What an outfit run folder holds: the training view, with the encoder reachable as `.encoder`"
@@ -184,7 +190,7 @@ def train_outfit(cfg:OutfitConfig, data:FashionData=None, resume=False, overwrit
     if data.outfits is None: raise UsageError(f"{data.source}: the dataset has no outfits (expected Polyvore Outfits files, e.g. under polyvore/)")
     types = outfit_types(data.schema, data.indices('train'), cfg.outfit_types or None)
     cfg = replace(cfg, outfit_types=','.join(data.schema.names[a] for a in types), n_cat=len(data.outfits.categories))
-    return train_run(cfg, data, outfit_learner, resume, overwrite, cbs=[ParamScheduler({'lr': SchedLin(cfg.lr, 0.)})])
+    return train_run(cfg, data, outfit_learner, resume, overwrite, cbs=[linear_decay(cfg.lr)])
 
 # %% ../nbs/13_outfit.ipynb #c027
 @torch.no_grad()

@@ -49,11 +49,11 @@ class NoLog(Callback):
     "Keeps a Learner's per-epoch log out of printed output (it is in metrics.json)"
     def before_fit(self): self.learn.logger = noop
 
-# %% ../nbs/09_runs.ipynb #xb3a72c2
+# %% ../nbs/09_runs.ipynb #xf9a2618
 class RunError(DataFormatError):
     "A run folder, or one of its files, that cannot be used as asked (`file: reason`)"
 
-# %% ../nbs/09_runs.ipynb #x1b24a19
+# %% ../nbs/09_runs.ipynb #xa0015a5
 def save_arrays(fn, **arrays) -> Path:
     "Write `arrays` (numbers and strings, no objects) to the .npz file `fn` atomically"
     return atomic_write(fn, lambda f: np.savez_compressed(f, **arrays))
@@ -65,7 +65,7 @@ def load_arrays(fn) -> dict:
         with np.load(fn, allow_pickle=False) as z: return {k: z[k] for k in z.files}
     except Exception as e: raise RunError(f"not an array file this version can read safely ({type(e).__name__}: {str(e)[:120]})", fn) from None
 
-# %% ../nbs/09_runs.ipynb #xb5208e2
+# %% ../nbs/09_runs.ipynb #xb828260
 def write_json(fn, obj) -> Path:
     "Write `obj` as JSON to `fn` atomically"
     txt = json.dumps(obj, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)) + '\n'
@@ -78,7 +78,7 @@ def read_json(fn, default=None):
     try: return json.loads(fn.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise RunError(f"not valid JSON ({e})", fn) from None
 
-# %% ../nbs/09_runs.ipynb #x8290c84
+# %% ../nbs/09_runs.ipynb #xcbbd8ac
 POSITIVE = (lambda v: v > 0, "a number above 0")
 AT_LEAST_1 = (lambda v: v >= 1, "a whole number of at least 1")
 NON_NEGATIVE = (lambda v: v >= 0, "a number of at least 0")
@@ -89,7 +89,7 @@ def opt(default, help, check=None):
     "A config field: its default, its help text and the `(test, description)` its value must pass"
     return field(default=default, metadata=dict(help=help, check=check))
 
-# %% ../nbs/09_runs.ipynb #x69676b8
+# %% ../nbs/09_runs.ipynb #xc383a4d
 FORMATS = ('adde', 'polyvore', 'fashion-product', 'clothing-attributes')
 
 @dataclass
@@ -116,7 +116,7 @@ class TrainConfig:
     schedule: str = opt('constant', "learning-rate schedule", one_of('constant', 'one_cycle'))
     kind: str = 'base'
 
-# %% ../nbs/09_runs.ipynb #x8b5671c
+# %% ../nbs/09_runs.ipynb #x8c9cc66
 @dataclass
 class EncoderConfig(TrainConfig):
     "Stage-1 encoder pretraining: w_ce·CE + w_attr·per-type triplet + w_full·full-label triplet"
@@ -126,7 +126,7 @@ class EncoderConfig(TrainConfig):
     w_full: float = opt(1.0, "weight of the full-label triplet loss", NON_NEGATIVE)
     kind: str = 'encoder'
 
-# %% ../nbs/09_runs.ipynb #x4efa8cf
+# %% ../nbs/09_runs.ipynb #x72ebb4b
 @dataclass
 class ManipConfig(TrainConfig):
     "ADDE-M: the supplementary's weights and schedules by default"
@@ -147,7 +147,7 @@ class ManipConfig(TrainConfig):
     per_value: int = opt(100, "items averaged per value to initialise the memory", AT_LEAST_1)
     kind: str = 'manip'
 
-# %% ../nbs/09_runs.ipynb #x80ebc01
+# %% ../nbs/09_runs.ipynb #x1a23821
 @dataclass
 class CondConfig(TrainConfig):
     "ADDE-C: CSN's setup (margin 0.2, lr 5e-5, batch 256, ResNet18) plus the auxiliary CE weight"
@@ -172,7 +172,7 @@ class OutfitConfig(TrainConfig):
     n_cat: int = 11
     kind: str = 'outfit'
 
-# %% ../nbs/09_runs.ipynb #x5c08a06
+# %% ../nbs/09_runs.ipynb #x981d603
 def options(cls) -> list:
     "The fields of config class `cls` that are options (those made by `opt`)"
     return [f for f in fields(cls) if 'help' in f.metadata]
@@ -186,7 +186,7 @@ def check_config(cfg):
             raise UsageError(f"--{f.name.replace('_', '-')}: {v!r} is not {chk[1]}")
     return cfg
 
-# %% ../nbs/09_runs.ipynb #x2215427
+# %% ../nbs/09_runs.ipynb #x6877247
 @dataclass(frozen=True)
 class RunKind:
     "A kind of run: its config class and its `module:function` builder, trainer and evaluator"
@@ -206,7 +206,7 @@ KINDS = dict(
     outfit=RunKind(OutfitConfig, 'adde_nb.outfit:build_outfit', 'adde_nb.outfit:train_outfit',
                    'adde_nb.outfit:eval_outfit', "ADDE-O outfit completion"))
 
-# %% ../nbs/09_runs.ipynb #x66f9ae8
+# %% ../nbs/09_runs.ipynb #x16d3e5b
 def run_kind(kind) -> RunKind:
     "The `RunKind` of `kind`; a `UsageError` listing the known kinds otherwise"
     if kind not in KINDS: raise UsageError(f"unknown run kind {kind!r}; known: {', '.join(KINDS)}")
@@ -217,7 +217,7 @@ def kind_fn(kind, what):
     mod, name = getattr(run_kind(kind), what).split(':')
     return getattr(importlib.import_module(mod), name)
 
-# %% ../nbs/09_runs.ipynb #x7d764b3
+# %% ../nbs/09_runs.ipynb #x6b48294
 def build_encoder(cfg, schema:Schema) -> ADDE:
     "The ADDE encoder (backbone + per-type learners and predictors) a config describes"
     return ADDE(make_backbone(cfg.backbone, cfg.backbone_weights), schema.sizes, cfg.d)
@@ -226,7 +226,7 @@ def encoder_of(model) -> ADDE:
     "The ADDE encoder inside a run's model (the model itself for encoder runs)"
     return model if isinstance(model, ADDE) else model.encoder
 
-# %% ../nbs/09_runs.ipynb #xd10ddf5
+# %% ../nbs/09_runs.ipynb #x7b4f2af
 def versions() -> dict:
     "Versions of the software a run was made with"
     import fastai, torchvision
@@ -238,7 +238,7 @@ def save_config(cfg, schema:Schema):
     "Write `config.json` (kind, options, schema, versions) into the run folder `cfg.out`"
     write_json(Path(cfg.out)/'config.json', dict(kind=cfg.kind, config=asdict(cfg), schema=schema.to_dict(), versions=versions()))
 
-# %% ../nbs/09_runs.ipynb #x35a05e0
+# %% ../nbs/09_runs.ipynb #x6f3c978
 def load_config(run):
     "(config dataclass, schema) of run folder `run`"
     fn = Path(run)/'config.json'
@@ -253,7 +253,7 @@ def load_config(run):
     try: return cls(**{k: v for k, v in d['config'].items() if k in names}), Schema.from_dict(d['schema'])
     except (TypeError, KeyError, ValueError, AttributeError) as e: raise RunError(f"not a run config ({e})", fn) from None
 
-# %% ../nbs/09_runs.ipynb #x6b38322
+# %% ../nbs/09_runs.ipynb #xdcef547
 def save_weights(model, fn) -> Path:
     "Write `model`'s state dict to `fn` as safetensors, atomically"
     from safetensors.torch import save
@@ -267,7 +267,7 @@ def load_weights(fn) -> dict:
     try: return load_file(str(fn))
     except Exception as e: raise RunError(f"not a safetensors model file ({type(e).__name__}: {str(e)[:120]})", fn) from None
 
-# %% ../nbs/09_runs.ipynb #x47050a1
+# %% ../nbs/09_runs.ipynb #x255e955
 _HASHES = {}
 def file_hash(fn) -> str:
     "SHA-256 of file `fn` (memoised on path, size and modification time)"
@@ -280,7 +280,7 @@ def file_hash(fn) -> str:
         _HASHES[key] = h.hexdigest()
     return _HASHES[key]
 
-# %% ../nbs/09_runs.ipynb #x6a3448a
+# %% ../nbs/09_runs.ipynb #x42594f5
 def load_run(run, kind=None):
     "(model with the run's final weights, config, schema) of run folder `run`, optionally checked to be of `kind`"
     cfg, schema = load_config(run)
@@ -294,7 +294,7 @@ def load_run(run, kind=None):
     except RuntimeError as e: raise RunError(f"does not fit this run's model ({str(e).splitlines()[0]})", fn) from None
     return model.eval(), cfg, schema
 
-# %% ../nbs/09_runs.ipynb #xb8f77cd
+# %% ../nbs/09_runs.ipynb #x8fe3b36
 def reader_options(cfg) -> dict:
     "The options a run's dataset is read with"
     kw = dict(fmt=cfg.format, min_count=cfg.min_count, rare=cfg.rare)
@@ -306,7 +306,7 @@ def load_data(cfg, path=None) -> FashionData:
     "The dataset of a run's config (or the one at `path`), read with the run's reader options"
     return load_dataset(path or cfg.data, **reader_options(cfg))
 
-# %% ../nbs/09_runs.ipynb #xbab4a56
+# %% ../nbs/09_runs.ipynb #x687a666
 def check_schema(data:FashionData, schema:Schema, run):
     "`data`, or a `UsageError` when its attribute schema is not `schema` (the run's)"
     if data.schema != schema:
@@ -319,7 +319,7 @@ def open_run(run, data=None, kind=None):
     model, cfg, schema = load_run(run, kind)
     return model, cfg, schema, check_schema(data if data is not None else load_data(cfg), schema, run)
 
-# %% ../nbs/09_runs.ipynb #x7301107
+# %% ../nbs/09_runs.ipynb #x8ed38a2
 def _ade_key(k): return k[k.index('backbone.'):] if 'backbone.' in k else k.split('encoder.')[-1]
 
 def init_from(model, run) -> int:
@@ -332,7 +332,7 @@ def init_from(model, run) -> int:
     model.load_state_dict(new, strict=False)
     return len(new)
 
-# %% ../nbs/09_runs.ipynb #x17766c5
+# %% ../nbs/09_runs.ipynb #xa819b2b
 _READER = ('data', 'format', 'images', 'min_count', 'rare', 'types')
 
 def inherit_encoder(cfg):
@@ -343,7 +343,7 @@ def inherit_encoder(cfg):
     if not cfg.data: kw.update({k: getattr(enc, k) for k in _READER})
     return replace(cfg, **kw)
 
-# %% ../nbs/09_runs.ipynb #x84978e4
+# %% ../nbs/09_runs.ipynb #x48b4720
 def provenance(run, data:FashionData, split) -> dict:
     "What a file derived from run `run` on `split` of `data` came from"
     return dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint(), split=split)
@@ -353,7 +353,7 @@ def stale(recorded, expected, keys=('model', 'data', 'split')) -> list:
     recorded = recorded or {}
     return [k for k in keys if recorded.get(k) != expected.get(k)]
 
-# %% ../nbs/09_runs.ipynb #x146ff19
+# %% ../nbs/09_runs.ipynb #x2927c1b
 def update_metrics(run, key, value) -> dict:
     "Set `metrics.json[key] = value` in run folder `run`, keeping the rest"
     m = read_json(Path(run)/'metrics.json', {})
@@ -367,7 +367,7 @@ def record_metrics(run, key, res:dict, data:FashionData, split='test') -> dict:
     update_metrics(run, key, res)
     return res
 
-# %% ../nbs/09_runs.ipynb #x7820d61
+# %% ../nbs/09_runs.ipynb #x45f548c
 def fresh_metrics(run, key, data:FashionData=None):
     "Section `key` of a run's metrics.json, refused when it was computed with other weights (or other data, when `data` is given)"
     m = read_json(Path(run)/'metrics.json', {}).get(key)
@@ -377,7 +377,7 @@ def fresh_metrics(run, key, data:FashionData=None):
     if bad: raise RunError(f"its {key!r} results were computed with another {' and '.join(bad)}: evaluate the run again", Path(run)/'metrics.json')
     return m
 
-# %% ../nbs/09_runs.ipynb #x2375496
+# %% ../nbs/09_runs.ipynb #x04877f2
 def rng_state(learn) -> dict:
     "Every random state a training epoch depends on, as JSON-ready values"
     np_state = np.random.get_state()
@@ -388,7 +388,7 @@ def rng_state(learn) -> dict:
     if torch.cuda.is_available(): s['cuda'] = [t.tolist() for t in torch.cuda.get_rng_state_all()]
     return s
 
-# %% ../nbs/09_runs.ipynb #xcee4e6e
+# %% ../nbs/09_runs.ipynb #x1f3f0f6
 def set_rng_state(learn, s:dict):
     "Put back the random states saved by `rng_state`"
     torch.set_rng_state(torch.tensor(s['torch'], dtype=torch.uint8))
@@ -398,7 +398,7 @@ def set_rng_state(learn, s:dict):
     sl = learn.recorder.smooth_loss; sl.count, sl.val = s['smooth_loss'][0], torch.tensor(s['smooth_loss'][1])
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all([torch.tensor(t, dtype=torch.uint8) for t in s['cuda']])
 
-# %% ../nbs/09_runs.ipynb #x90fac7d
+# %% ../nbs/09_runs.ipynb #x8ec375c
 class RunCheckpoint(Callback):
     "After every epoch: model + optimiser to `checkpoint_<epoch>.pth`, epoch and random states to `last.json`, the log to `metrics.json`"
     order = 65                                   # after the Recorder has the epoch's values
@@ -418,7 +418,7 @@ class RunCheckpoint(Callback):
         self.log.append(dict(epoch=self.epoch, **{n: float(v) for n, v in zip(names, rec.values[-1])}))
         update_metrics(self.run, 'training', self.log)
 
-# %% ../nbs/09_runs.ipynb #xeba6ca8
+# %% ../nbs/09_runs.ipynb #xa97205c
 def load_checkpoint(learn, run) -> int:
     "Load `run`'s last checkpoint into `learn`; returns the epoch to continue from"
     run = Path(run)
@@ -435,7 +435,7 @@ def load_checkpoint(learn, run) -> int:
     learn.run_checkpoint.start, learn.run_checkpoint.state = meta['epoch'] + 1, meta['rng']
     return meta['epoch'] + 1
 
-# %% ../nbs/09_runs.ipynb #x372f091
+# %% ../nbs/09_runs.ipynb #x0650811
 def task_model(cfg, schema:Schema, build):
     "`build(cfg, schema)`, seeded, with the `--init` run's encoder weights"
     set_seed(cfg.seed, reproducible=True)
@@ -450,7 +450,7 @@ def train_sources(cfg, data:FashionData, encoder:ADDE):
     src = FeatureSource(backbone_features(encoder.backbone, data, 'train', cfg.size))
     return src, src
 
-# %% ../nbs/09_runs.ipynb #x5ddbcc3
+# %% ../nbs/09_runs.ipynb #x939fea2
 def mixed_precision(learn):
     "On CUDA: channels-last and bf16 (fp16 where bf16 is missing) mixed precision; on CPU nothing"
     if learn.dls.device is not None and torch.device(learn.dls.device).type == 'cuda':
@@ -465,7 +465,7 @@ def task_learner(cfg, dls, model, loss, metrics=(), cbs=()) -> Learner:
                     path=cfg.out, model_dir='.', cbs=[RunCheckpoint(cfg.out), *cbs])
     return mixed_precision(learn)
 
-# %% ../nbs/09_runs.ipynb #xd71fe47
+# %% ../nbs/09_runs.ipynb #x6cf8fd6
 def _differences(a, b) -> str:
     return ', '.join(f"--{f.name.replace('_', '-')} {getattr(a, f.name)!r} (was {getattr(b, f.name)!r})"
                      for f in fields(a) if getattr(a, f.name) != getattr(b, f.name))
@@ -486,14 +486,14 @@ def prepare_folder(cfg, resume=False, overwrite=False) -> str:
     if old != cfg: raise UsageError(f"--resume: the options differ from the interrupted run's: {_differences(cfg, old)}")
     return 'resume' if (out/'last.json').exists() else 'start'
 
-# %% ../nbs/09_runs.ipynb #x3b0e972
+# %% ../nbs/09_runs.ipynb #xfc7746f
 def fit_schedule(learn, cfg, start=0, cbs=None):
     "Train for `cfg.epochs` from epoch `start`: one-cycle, or a constant rate shaped by the task's schedule callbacks `cbs`"
     if start >= cfg.epochs: return
     if cfg.schedule == 'one_cycle': learn.fit_one_cycle(cfg.epochs, cfg.lr, start_epoch=start)
     else: learn.fit(cfg.epochs, cfg.lr, start_epoch=start, cbs=cbs)
 
-# %% ../nbs/09_runs.ipynb #x662f73b
+# %% ../nbs/09_runs.ipynb #x9c3f36b
 def train_run(cfg, data:FashionData, make_learner, resume=False, overwrite=False, cbs=None) -> Learner:
     "Train `make_learner(cfg, data)` into run folder `cfg.out`: refuse to mix runs, resume or start, save the final weights"
     check_config(cfg)
@@ -511,7 +511,7 @@ def train_run(cfg, data:FashionData, make_learner, resume=False, overwrite=False
     update_metrics(cfg.out, 'train_seconds', time.perf_counter() - t0)
     return learn
 
-# %% ../nbs/09_runs.ipynb #x4d97880
+# %% ../nbs/09_runs.ipynb #xf421cf0
 def build_index(run, data:FashionData=None, split='test', device=None) -> Path:
     "Extract and save `split`'s (N, n, d) features with the run's encoder; returns the file stem"
     model, cfg, schema, data = open_run(run, data)
@@ -523,7 +523,7 @@ def build_index(run, data:FashionData=None, split='test', device=None) -> Path:
     print(f"indexed {len(r)} {split} images in {dt:.1f} s ({len(r)/max(dt, 1e-9):.0f} images/s)")
     return stem
 
-# %% ../nbs/09_runs.ipynb #x3a6570d
+# %% ../nbs/09_runs.ipynb #x538ec88
 def run_index(run, data:FashionData, split='test', backend='torch') -> Index:
     "The run's index of `split` of `data`: the saved one when it is fresh, else built (again) first"
     stem = Path(run)/f'index_{split}'
@@ -537,7 +537,7 @@ def run_index(run, data:FashionData, split='test', backend='torch') -> Index:
     feats, meta = load_features(stem)
     return Index(feats, meta['ids'], normalize=True, backend=backend)
 
-# %% ../nbs/09_runs.ipynb #x518d3f1
+# %% ../nbs/09_runs.ipynb #x5e7471b
 def query_features(model, cfg, images) -> torch.Tensor:
     "(B, n, d) features of image files (or uint8 HWC arrays) at the run's image size"
     from PIL import Image
@@ -546,7 +546,7 @@ def query_features(model, cfg, images) -> torch.Tensor:
     x = torch.as_tensor(np.stack(arrs)).permute(0, 3, 1, 2)
     with torch.no_grad(): return encoder_of(model).eval().embed(x)
 
-# %% ../nbs/09_runs.ipynb #x9134ac6
+# %% ../nbs/09_runs.ipynb #x662a005
 def plot_training(run, keys=None):
     "Training curves of a run (losses and metrics per epoch, from metrics.json)"
     import pandas as pd, matplotlib.pyplot as plt
