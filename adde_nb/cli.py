@@ -26,7 +26,7 @@ def at_least_1(s) -> int:
 def int_list(s) -> tuple:
     "argparse type: comma-separated whole numbers of at least 1, e.g. `10,20,30`"
     try: return tuple(at_least_1(x) for x in s.split(','))
-    except argparse.ArgumentTypeError as e: raise argparse.ArgumentTypeError(f"{s!r}: {e}") from None
+    except argparse.ArgumentTypeError as e: raise argparse.ArgumentTypeError(f"{e} (in {s!r})" if ',' in s else str(e)) from None
 
 # %% ../nbs/32_cli.ipynb #c006
 def cmd_data_synth(a):

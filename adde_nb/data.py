@@ -163,7 +163,7 @@ def open_image(fn, list_file=None, line=None) -> Image.Image:
     "Decode image `fn` as RGB; a broken file raises `DataFormatError` naming it and its list line"
     try:
         with Image.open(fn) as im: return im.convert('RGB')
-    except FileNotFoundError: raise DataFormatError(f"image not found: {fn}", list_file or fn, line) from None
+    except FileNotFoundError: raise DataFormatError(f"image not found: {fn}" if list_file else "image not found", list_file or fn, line) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         where = f" (listed in {list_file}:{line})" if list_file else ""
         raise DataFormatError(f"cannot decode image ({e}){where}", fn) from None
