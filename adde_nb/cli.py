@@ -11,9 +11,9 @@ from . import __version__
 from .schema import DataFormatError, UsageError
 
 # %% auto #0
-__all__ = ['KIND_NAMES', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info', 'train_config', 'cmd_train', 'cmd_eval',
-           'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench', 'cmd_docs', 'cmd_demo', 'Parser', 'make_parser',
-           'main']
+__all__ = ['KIND_NAMES', 'SPLITS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info', 'train_config', 'cmd_train',
+           'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench', 'cmd_docs', 'cmd_demo', 'Parser',
+           'make_parser', 'main']
 
 # %% ../nbs/32_cli.ipynb #xa9e3721
 def at_least_1(s) -> int:
@@ -178,8 +178,9 @@ def cmd_demo(a):
 
 # %% ../nbs/32_cli.ipynb #c021
 def _data_args(p):
+    from adde_nb.data import READERS
     p.add_argument('path', help="dataset folder")
-    p.add_argument('--format', choices=['adde', 'polyvore', 'fashion-product', 'clothing-attributes'], help="override format detection")
+    p.add_argument('--format', choices=list(READERS), help="override format detection")
     p.add_argument('--images', help="image root for ADDE split folders (default: the folder itself)")
     p.add_argument('--min-count', type=int, default=0, help="values seen on fewer items are merged or dropped")
     p.add_argument('--rare', choices=['other', 'drop'], default='other', help="what --min-count does with rare values")
@@ -227,7 +228,8 @@ def _eval_parsers(sub):
     ev = sub.add_parser('eval', help="evaluate a run").add_subparsers(dest='kind', required=True)
     for kind, k in (('encoder', None), ('manip', (10, 20, 30, 40, 50)), ('cond', 10), ('outfit', (10, 30, 50))):
         p = ev.add_parser(kind); _run_args(p, k)
-        p.add_argument('--seed', type=int, default=0); p.add_argument('--backend', choices=['torch', 'faiss'], default='torch')
+        if kind in ('manip', 'outfit'): p.add_argument('--seed', type=int, default=0, help="seed of the query sample and of the random baseline")
+        if kind in ('manip', 'cond'): p.add_argument('--backend', choices=['torch', 'faiss'], default='torch', help="search backend")
         if kind == 'manip':
             p.add_argument('--n-changes', type=at_least_1, default=1, help="attribute types changed per query")
             p.add_argument('--max-queries', type=at_least_1, default=None)
@@ -235,17 +237,19 @@ def _eval_parsers(sub):
         p.set_defaults(func=cmd_eval)
 
 # %% ../nbs/32_cli.ipynb #c025
+SPLITS = ('test', 'train')   # the splits every dataset has; the test split is the gallery
+
 def _query_parsers(sub):
     ix = sub.add_parser('index', help="feature indexes").add_subparsers(dest='sub', required=True)
     b = ix.add_parser('build', help="extract and save a split's disentangled features"); _run_args(b)
-    b.add_argument('--split', default='test'); b.set_defaults(func=cmd_index)
+    b.add_argument('--split', choices=SPLITS, default='test'); b.set_defaults(func=cmd_index)
     q = sub.add_parser('query', help="conditional similarity: items like IMAGE in one attribute"); _run_args(q, 10)
     q.add_argument('--like', required=True, help="query image"); q.add_argument('--condition', required=True, help="attribute type")
-    q.add_argument('--split', default='test'); q.set_defaults(func=cmd_query)
+    q.add_argument('--split', choices=SPLITS, default='test'); q.set_defaults(func=cmd_query)
     c = sub.add_parser('complete', help="outfit completion: best items of a category for an outfit"); _run_args(c, 10)
     c.add_argument('--outfit', nargs='+', required=True, help="images of the outfit"); c.add_argument('--category', required=True)
     c.add_argument('--categories', help="categories of the outfit images, comma-separated, one per image (default: predicted)")
-    c.add_argument('--split', default='test'); c.set_defaults(func=cmd_complete)
+    c.add_argument('--split', choices=SPLITS, default='test'); c.set_defaults(func=cmd_complete)
 
 # %% ../nbs/32_cli.ipynb #c026
 def _other_parsers(sub):

@@ -6,7 +6,7 @@ Docs: https://adde-nb.github.io/adde_nb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #c002
 from __future__ import annotations
-import csv, hashlib, json, os
+import csv, hashlib, inspect, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -28,7 +28,7 @@ def atomic_write(fn, write) -> Path:
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
     tmp = fn.with_name(f".{fn.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with open(tmp, 'xb') as f: write(f)
+        with open(tmp, 'xb') as f: write(f); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, fn)
     finally: tmp.unlink(missing_ok=True)
     return fn
@@ -238,20 +238,6 @@ def make_adde_fixture(path) -> Path:
     return path
 
 # %% ../nbs/01_data.ipynb #x6f912ba
-@patch
-def fingerprint(self:FashionData) -> str:
-    "Hex SHA-256 of the schema and every split's name, paths, ids and labels"
-    if self._fp is None:
-        h = hashlib.sha256(json.dumps(self.schema.to_dict(), sort_keys=True).encode())
-        for nm in sorted(self.splits):
-            sp = self.splits[nm]
-            lab = np.ascontiguousarray(sp.labels)
-            h.update(json.dumps([nm, [str(p) for p in sp.paths], [str(i) for i in sp.ids], str(lab.dtype), lab.shape]).encode())
-            h.update(lab.tobytes())
-        self._fp = h.hexdigest()
-    return self._fp
-
-# %% ../nbs/01_data.ipynb #x4b0bcbd
 def _stamp(fn):
     "(size, mtime_ns) of file `fn`, or None when there is none"
     if fn is None: return None
@@ -259,6 +245,21 @@ def _stamp(fn):
     except OSError: return None
     return st.st_size, st.st_mtime_ns
 
+@patch
+def fingerprint(self:FashionData) -> str:
+    "Hex SHA-256 of the schema and every split's name, paths, ids, labels and image file sizes"
+    if self._fp is None:
+        h = hashlib.sha256(json.dumps(self.schema.to_dict(), sort_keys=True).encode())
+        for nm in sorted(self.splits):
+            sp = self.splits[nm]
+            lab = np.ascontiguousarray(sp.labels)
+            h.update(json.dumps([nm, [str(p) for p in sp.paths], [str(i) for i in sp.ids], str(lab.dtype), lab.shape]).encode())
+            h.update(lab.tobytes())
+            h.update(np.array([(_stamp(self.root/p) or (0,))[0] for p in sp.paths], np.int64).tobytes())
+        self._fp = h.hexdigest()
+    return self._fp
+
+# %% ../nbs/01_data.ipynb #x4b0bcbd
 @patch
 def cache_key(self:FashionData, split) -> tuple:
     "Key for in-memory caches of `split`: root, fingerprint, split, and stamps of its list file and first and last images"
@@ -471,7 +472,10 @@ def detect_format(path) -> str:
 def load_dataset(path, fmt=None, min_count=0, rare='other', **kwargs) -> FashionData:
     "Read the dataset at `path` (format auto-detected unless `fmt`), optionally merging rare values"
     fmt = fmt or detect_format(path)
-    if fmt not in READERS: raise ValueError(f"unknown format {fmt!r}; known formats: {', '.join(READERS)}")
+    if fmt not in READERS: raise UsageError(f"unknown format {fmt!r}; known formats: {', '.join(READERS)}")
+    known = set(inspect.signature(READERS[fmt]).parameters)
+    bad = [k for k in kwargs if k not in known]
+    if bad: raise UsageError(f"--{bad[0]}: not an option of the {fmt} format (its options: {', '.join(sorted(known - {'path'}))})")
     data = READERS[fmt](path, **kwargs)
     return data.merge_rare(min_count, rare) if min_count else data
 

@@ -196,7 +196,8 @@ def search(self:Index, queries, k=10, subspace=None, exclude=None, rel_tol=1e-5)
     D, I = self._candidates(g, gn, q, kk, ex, subspace)
     D64, tol = D.double(), rel_tol*2*((q.double()**2).sum(1, keepdim=True).cpu() + gn.max().item())
     d, r = D64[:, :k].clone(), I[:, :k].clone()
-    redo = ((D64[:, 1:k+1] - D64[:, :k]) < tol).any(1).nonzero().flatten()          # a near tie: the float32 order is unsure
+    top = D64[:, :k+1]                                                               # the first k, and the one after when there is one
+    redo = ((top[:, 1:] - top[:, :-1]) < tol).any(1).nonzero().flatten()           # a near tie: the float32 order is unsure
     if len(redo): d[redo], r[redo] = _rank(_exact(g, q[redo], I[redo].to(g.device)).cpu(), I[redo], k)
     if 0 < k and kk < n:
         for i in ((D64[:, -1] - D64[:, k-1]) < tol[:, 0]).nonzero().flatten().tolist():   # a row not proposed may come first

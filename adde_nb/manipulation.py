@@ -205,20 +205,20 @@ def rankings_file(n_changes=1) -> str:
     return 'manip_rankings.npz' if n_changes == 1 else f'manip_rankings_{n_changes}.npz'
 
 def load_rankings(run, n_changes=1, data:FashionData=None) -> dict:
-    "The arrays of a run's rankings file, refused when computed with other weights (or other data, when `data` is given)"
+    "The arrays of a run's rankings file, refused when computed with other weights or on other data than `data` (default: the run's own)"
     fn = Path(run)/rankings_file(n_changes)
     if not fn.exists(): raise RunError("not found: evaluate the run first (adde eval manip)", fn)
     arrs = load_arrays(fn)
     try: rec = json.loads(str(arrs.pop('provenance')))
     except (KeyError, ValueError): raise RunError("not a rankings file (no provenance)", fn) from None
-    want = provenance(run, data, rec.get('split')) if data is not None else {**rec, 'model': file_hash(Path(run)/'model.safetensors')}
+    want = dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data is not None else origin(run).get('data'))
     bad = stale(rec, want, ('model', 'data'))
     if bad: raise RunError(f"computed with another {' and '.join(bad)}: evaluate the run again", fn)
     return arrs
 
-def ranking_hits(run, n_changes=1) -> dict:
-    "Ranker name → (Q, K) exact-match hits of the rankings an evaluation saved"
-    z = load_rankings(run, n_changes)
+def ranking_hits(run, n_changes=1, data:FashionData=None) -> dict:
+    "Ranker name → (Q, K) exact-match hits of the rankings an evaluation of `data` (default: the run's own) saved"
+    z = load_rankings(run, n_changes, data)
     return {nm: exact_hits(z[nm], z['gallery_labels'], z['target']) for nm in RANKERS if nm in z}
 
 # %% ../nbs/11_manipulation.ipynb #c043

@@ -34,6 +34,7 @@ def encoder_learner(cfg:EncoderConfig, data:FashionData) -> Learner:
 
 def train_encoder(cfg:EncoderConfig, data:FashionData=None, resume=False, overwrite=False) -> Learner:
     "Train the encoder into run folder `cfg.out`: config, checkpoints, final weights and training log"
+    cfg = inherit_encoder(check_config(cfg))
     return train_run(cfg, data if data is not None else load_data(cfg), encoder_learner, resume, overwrite)
 
 # %% ../nbs/10_pretraining.ipynb #xc71ef53

@@ -6,20 +6,21 @@ Docs: https://adde-nb.github.io/adde_nb/runs.html.md"""
 
 # %% ../nbs/09_runs.ipynb #c003
 from __future__ import annotations
-import hashlib, importlib, json, os, platform, random, re, shutil, time, warnings
+import hashlib, importlib, json, math, os, platform, random, re, shutil, time, warnings
 from dataclasses import dataclass, field, fields, asdict, replace
 from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
-from fastai.learner import Learner, save_model, load_model
+from fastai.learner import Learner, save_model
 from fastai.callback.core import Callback
 from fastai.callback.schedule import *   # fit_one_cycle, ParamScheduler
 from fastai.optimizer import Adam
 from fastai.torch_core import set_seed, default_device
 from fastcore.basics import noop
+from fastcore.foundation import L
 from .schema import Schema, DataFormatError, UsageError
-from .data import load_dataset, FashionData, atomic_write
+from .data import load_dataset, FashionData, atomic_write, READERS
 from .dataloaders import ImageSource, FeatureSource, square_image
 from .encoder import ADDE, BACKBONES, make_backbone
 from .index import encode, backbone_features, save_features, load_features, Index
@@ -28,12 +29,12 @@ from .index import encode, backbone_features, save_features, load_features, Inde
 __all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KINDS', 'quiet_progress', 'NoLog', 'RunError',
            'save_arrays', 'load_arrays', 'write_json', 'read_json', 'one_of', 'opt', 'TrainConfig', 'EncoderConfig',
            'ManipConfig', 'CondConfig', 'OutfitConfig', 'options', 'check_config', 'RunKind', 'run_kind', 'kind_fn',
-           'build_encoder', 'encoder_of', 'versions', 'save_config', 'load_config', 'save_weights', 'load_weights',
-           'file_hash', 'load_run', 'reader_options', 'load_data', 'check_schema', 'open_run', 'init_from',
-           'inherit_encoder', 'provenance', 'stale', 'update_metrics', 'record_metrics', 'fresh_metrics', 'rng_state',
-           'set_rng_state', 'RunCheckpoint', 'load_checkpoint', 'task_model', 'train_sources', 'mixed_precision',
-           'task_learner', 'prepare_folder', 'fit_schedule', 'train_run', 'build_index', 'run_index', 'query_features',
-           'plot_training']
+           'build_encoder', 'encoder_of', 'versions', 'save_config', 'origin', 'load_config', 'save_weights',
+           'load_weights', 'file_hash', 'load_run', 'reader_options', 'load_data', 'check_schema', 'open_run',
+           'init_from', 'inherit_encoder', 'provenance', 'stale', 'update_metrics', 'record_metrics', 'fresh_metrics',
+           'rng_state', 'set_rng_state', 'RunCheckpoint', 'load_checkpoint', 'task_model', 'train_sources',
+           'mixed_precision', 'task_learner', 'prepare_folder', 'fit_schedule', 'train_run', 'build_index', 'run_index',
+           'query_features', 'plot_training']
 
 # %% ../nbs/09_runs.ipynb #x18043e7
 def quiet_progress(force=False):
@@ -79,9 +80,9 @@ def read_json(fn, default=None):
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise RunError(f"not valid JSON ({e})", fn) from None
 
 # %% ../nbs/09_runs.ipynb #xcbbd8ac
-POSITIVE = (lambda v: v > 0, "a number above 0")
+POSITIVE = (lambda v: math.isfinite(v) and v > 0, "a finite number above 0")
 AT_LEAST_1 = (lambda v: v >= 1, "a whole number of at least 1")
-NON_NEGATIVE = (lambda v: v >= 0, "a number of at least 0")
+NON_NEGATIVE = (lambda v: math.isfinite(v) and v >= 0, "a finite number of at least 0")
 FRACTION = (lambda v: 0 < v < 1, "a number between 0 and 1 (both excluded)")
 def one_of(*xs): return (lambda v: v in xs, f"one of {', '.join(map(str, xs))}", xs)
 
@@ -90,7 +91,7 @@ def opt(default, help, check=None):
     return field(default=default, metadata=dict(help=help, check=check))
 
 # %% ../nbs/09_runs.ipynb #xc383a4d
-FORMATS = ('adde', 'polyvore', 'fashion-product', 'clothing-attributes')
+FORMATS = tuple(READERS)
 
 @dataclass
 class TrainConfig:
@@ -177,13 +178,16 @@ def options(cls) -> list:
     "The fields of config class `cls` that are options (those made by `opt`)"
     return [f for f in fields(cls) if 'help' in f.metadata]
 
+_KINDS_OF = dict(int=(int,), float=(int, float), str=(str,), bool=(bool,))
+
 def check_config(cfg):
-    "`cfg`, or a `UsageError` naming the first option whose value fails its check"
+    "`cfg`, or a `UsageError` naming the first option whose value has the wrong type or fails its check"
     for f in options(type(cfg)):
-        v, chk = getattr(cfg, f.name), f.metadata['check']
-        if v is None or chk is None: continue
-        if isinstance(v, bool) or not chk[0](v):
-            raise UsageError(f"--{f.name.replace('_', '-')}: {v!r} is not {chk[1]}")
+        v, chk, flag = getattr(cfg, f.name), f.metadata['check'], '--' + f.name.replace('_', '-')
+        if v is None: continue
+        if not isinstance(v, _KINDS_OF[str(f.type)]) or (isinstance(v, bool) and str(f.type) != 'bool'):
+            raise UsageError(f"{flag}: {v!r} is not a{'n' if str(f.type) == 'int' else ''} {f.type}")
+        if chk is not None and not chk[0](v): raise UsageError(f"{flag}: {v!r} is not {chk[1]}")
     return cfg
 
 # %% ../nbs/09_runs.ipynb #x6877247
@@ -234,9 +238,14 @@ def versions() -> dict:
                 fastai=fastai.__version__, numpy=np.__version__, platform=platform.platform(),
                 device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')
 
-def save_config(cfg, schema:Schema):
-    "Write `config.json` (kind, options, schema, versions) into the run folder `cfg.out`"
-    write_json(Path(cfg.out)/'config.json', dict(kind=cfg.kind, config=asdict(cfg), schema=schema.to_dict(), versions=versions()))
+def save_config(cfg, schema:Schema, origin=None):
+    "Write `config.json` (kind, options, schema, what the run started from, versions) into the run folder `cfg.out`"
+    write_json(Path(cfg.out)/'config.json', dict(kind=cfg.kind, config=asdict(cfg), schema=schema.to_dict(), origin=origin or {},
+                                                 versions=versions()))
+
+def origin(run) -> dict:
+    "What run `run` was trained from: its dataset's fingerprint, and the hash of its `--init` run's model"
+    return read_json(Path(run)/'config.json', {}).get('origin') or {}
 
 # %% ../nbs/09_runs.ipynb #x6f3c978
 def load_config(run):
@@ -250,8 +259,10 @@ def load_config(run):
     if d['kind'] not in KINDS: raise RunError(f"unknown run kind {d['kind']!r}", fn)
     cls = KINDS[d['kind']].config
     names = {f.name for f in fields(cls)}
-    try: return cls(**{k: v for k, v in d['config'].items() if k in names}), Schema.from_dict(d['schema'])
+    try: cfg, schema = cls(**{k: v for k, v in d['config'].items() if k in names - {'kind'}}), Schema.from_dict(d['schema'])
     except (TypeError, KeyError, ValueError, AttributeError) as e: raise RunError(f"not a run config ({e})", fn) from None
+    try: return check_config(cfg), schema
+    except UsageError as e: raise RunError(f"not a valid run config ({e})", fn) from None
 
 # %% ../nbs/09_runs.ipynb #xdcef547
 def save_weights(model, fn) -> Path:
@@ -340,6 +351,10 @@ def inherit_encoder(cfg):
     if not cfg.init: return cfg
     enc, _ = load_config(cfg.init)
     kw = dict(backbone=enc.backbone, backbone_weights=enc.backbone_weights, d=enc.d, size=enc.size)
+    default = {f.name: f.default for f in fields(cfg)}
+    for k, v in kw.items():                              # a value set on purpose that the encoder's weights cannot take
+        if getattr(cfg, k) not in (v, default[k]):
+            raise UsageError(f"--{k.replace('_', '-')} {getattr(cfg, k)!r}: the --init run {cfg.init} has {v!r}, and its weights only fit that")
     if not cfg.data: kw.update({k: getattr(enc, k) for k in _READER})
     return replace(cfg, **kw)
 
@@ -369,11 +384,11 @@ def record_metrics(run, key, res:dict, data:FashionData, split='test') -> dict:
 
 # %% ../nbs/09_runs.ipynb #x45f548c
 def fresh_metrics(run, key, data:FashionData=None):
-    "Section `key` of a run's metrics.json, refused when it was computed with other weights (or other data, when `data` is given)"
+    "Section `key` of a run's metrics.json, refused when computed with other weights or on other data than `data` (default: the run's own)"
     m = read_json(Path(run)/'metrics.json', {}).get(key)
     if m is None: raise RunError(f"has no {key!r} results: evaluate the run first", Path(run)/'metrics.json')
-    rec = m.get('provenance') or {}
-    bad = stale(rec, dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data else rec.get('data')), ('model', 'data'))
+    want = dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data is not None else origin(run).get('data'))
+    bad = stale(m.get('provenance'), want, ('model', 'data'))
     if bad: raise RunError(f"its {key!r} results were computed with another {' and '.join(bad)}: evaluate the run again", Path(run)/'metrics.json')
     return m
 
@@ -409,14 +424,14 @@ class RunCheckpoint(Callback):
         if self.epoch == self.start and self.state: set_rng_state(self.learn, self.state)
     def after_epoch(self):
         if self.epoch < self.start: return       # an epoch skipped while resuming
+        rec = self.learn.recorder
+        names = [n for n in rec.metric_names if n not in ('epoch', 'time')]
+        self.log.append(dict(epoch=self.epoch, **{n: float(v) for n, v in zip(names, rec.values[-1])}))
+        update_metrics(self.run, 'training', self.log)      # the log first: a resumed run drops entries past its last.json
         ck = atomic_write(self.run/f'checkpoint_{self.epoch}.pth', lambda f: save_model(f, self.learn.model, self.learn.opt))
         write_json(self.run/'last.json', dict(epoch=self.epoch, checkpoint=ck.name, rng=rng_state(self.learn)))
         for old in self.run.glob('checkpoint_*.pth'):
             if old != ck: old.unlink()
-        rec = self.learn.recorder
-        names = [n for n in rec.metric_names if n not in ('epoch', 'time')]
-        self.log.append(dict(epoch=self.epoch, **{n: float(v) for n, v in zip(names, rec.values[-1])}))
-        update_metrics(self.run, 'training', self.log)
 
 # %% ../nbs/09_runs.ipynb #xa97205c
 def load_checkpoint(learn, run) -> int:
@@ -427,11 +442,11 @@ def load_checkpoint(learn, run) -> int:
         raise RunError("no checkpoint to resume from" if meta is None else "not a checkpoint record", run/'last.json')
     ck = run/meta['checkpoint']
     if learn.opt is None: learn.create_opt()
-    with warnings.catch_warnings(record=True) as w:
-        warnings.simplefilter('always')
-        try: load_model(ck, learn.model, learn.opt, device='cpu')
-        except Exception as e: raise RunError(f"not a checkpoint this version can read safely ({type(e).__name__}: {str(e)[:150]})", ck) from None
-    if any('optimizer state' in str(x.message) for x in w): raise RunError("holds no usable optimiser state", ck)
+    try:
+        with torch.serialization.safe_globals([L]):          # fastai's list type holds the optimiser's hyper-parameters
+            state = torch.load(ck, map_location=learn.dls.device or 'cpu', weights_only=True)
+        learn.model.load_state_dict(state['model']); learn.opt.load_state_dict(state['opt'])
+    except Exception as e: raise RunError(f"not a checkpoint this version can read safely ({type(e).__name__}: {str(e)[:150]})", ck) from None
     learn.run_checkpoint.start, learn.run_checkpoint.state = meta['epoch'] + 1, meta['rng']
     return meta['epoch'] + 1
 
@@ -475,9 +490,11 @@ def prepare_folder(cfg, resume=False, overwrite=False) -> str:
     out = Path(cfg.out)
     if out.is_file(): raise UsageError(f"--out {out} is a file, not a folder")
     if not out.exists() or not any(out.iterdir()): return 'start'
+    if not (out/'config.json').exists(): raise UsageError(f"--out {out} is not empty and holds no run: choose another folder")
+    for name, other in (('--data', cfg.data), ('--init', cfg.init)):
+        if other and (out.resolve() == Path(other).resolve() or out.resolve() in Path(other).resolve().parents):
+            raise UsageError(f"--out {out} holds {name} {other}: a run cannot be written over what it reads")
     if overwrite: shutil.rmtree(out); return 'start'
-    if not (out/'config.json').exists():
-        raise UsageError(f"--out {out} is not empty and holds no run: choose another folder (or --overwrite to empty it)")
     if (out/'model.safetensors').exists():
         if resume: return 'done'
         raise UsageError(f"--out {out} holds a finished run: pass --overwrite to replace it (its model, metrics and indexes are deleted)")
@@ -500,10 +517,14 @@ def train_run(cfg, data:FashionData, make_learner, resume=False, overwrite=False
     if cfg.init: check_schema(data, load_config(cfg.init)[1], cfg.init)
     todo = prepare_folder(cfg, resume, overwrite)
     if todo == 'done': print(f"{Path(cfg.out).name} has finished training: nothing to resume"); return None
+    now = dict(data=data.fingerprint(), init=file_hash(Path(cfg.init)/'model.safetensors') if cfg.init else None)
+    if todo == 'resume' and stale(origin(cfg.out), now, ('data', 'init')):
+        raise UsageError(f"--resume: the {' and '.join(stale(origin(cfg.out), now, ('data', 'init')))} changed since {cfg.out} started: "
+                         "a resumed run must continue on what it started from (--overwrite starts again)")
     learn = make_learner(cfg, data)
     start = 0
     if todo == 'resume': start = load_checkpoint(learn, cfg.out); print(f"resuming {Path(cfg.out).name} after epoch {start}")
-    else: save_config(cfg, data.schema)
+    else: save_config(cfg, data.schema, now)
     t0 = time.perf_counter()
     fit_schedule(learn, cfg, start, cbs)
     save_weights(learn.model, Path(cfg.out)/'model.safetensors')

@@ -145,6 +145,13 @@ def _cases(f):
         (('data', 'synth', '--out', f.data, '--n-items', 10), 2, ['--overwrite']),
         (('data', 'synth', '--out', f.img, '--n-items', 10), 2, ['is a file']),
         (('bench', 'index', '--sizes', '1000,x'), 2, ["'x' is not a whole number"]),
+        (('train', 'encoder', '--data', f.data, '--out', f.root/'x', '--lr', 'inf'), 2, ['--lr: inf is not a finite number above 0']),
+        (('train', 'encoder', '--data', f.data, '--out', f.root/'x', '--types', 'color'), 2, ['--types: not an option of the adde format']),
+        (('train', 'encoder', '--data', f.data, '--out', f.data, '--overwrite'), 2, ['holds no run']),
+        (('train', 'cond', '--init', f.enc, '--out', f.enc, '--overwrite'), 2, ['cannot be written over what it reads']),
+        (('train', 'cond', '--init', f.enc, '--out', f.root/'x', '--size', 128), 2, ['--size 128: the --init run', 'has 32']),
+        (('data', 'info', f.data, '--types', 'color'), 2, ['--types: not an option of the adde format']),
+        (('query', '--run', f.cond, '--like', f.img, '--condition', 'color', '--split', 'valid'), 2, ["invalid choice: 'valid'"]),
     ]
 
 def test_bad_inputs(flow):
@@ -204,11 +211,15 @@ def _first_hit(flow, run_dir, data=None):
 def test_stale_index_is_rebuilt(flow, tmp_path):
     run_dir = tmp_path/'cond'; shutil.copytree(flow.cond, run_dir)
     _first_hit(flow, run_dir)                                               # builds and saves the index
+    saved = {f.name: f.read_bytes() for f in run_dir.glob('index_test.*')}
     enc2 = tmp_path/'enc2'
     assert run('train', 'encoder', '--data', flow.data, '--out', enc2, '--backbone', 'resnet18', '--epochs', 1, '--size', 32,
                '--d', 16, '--lr', 1e-3, '--seed', 5)[0] == 0
     c, _, err = run('train', 'cond', '--init', enc2, '--out', run_dir, '--epochs', 1, '--freeze-backbone', '--overwrite')
     assert c == 0, err
+    for name, b in saved.items(): (run_dir/name).write_bytes(b)            # the old model's index, as a retrained run would keep it
+    c, out, err = run('query', '--run', run_dir, '--like', flow.img, '--condition', 'color', '--k', 1)
+    assert c == 0 and 'index_test was built from another model: rebuilding it' in out, out + err
     hit, dist = _first_hit(flow, run_dir)                                   # the query image is in the gallery: it finds itself
     assert hit == flow.img.stem and dist < 1e-6, (hit, dist)
 
@@ -248,6 +259,15 @@ def test_interrupted_overwrite_leaves_no_old_model(flow, tmp_path):
     refused(run('eval', 'encoder', '--run', run_dir), 1, 'model.safetensors: not found: the run has not finished')
     refused(run(*_train_args(flow, run_dir, 50, '--seed', 9)), 2, 'holds an unfinished run', '--resume')
     refused(run(*_train_args(flow, run_dir, 50, '--seed', 8, '--resume')), 2, '--resume: the options differ', '--seed 8 (was 9)')
+
+def test_resume_refuses_changed_data(flow, tmp_path):
+    from PIL import Image
+    data = tmp_path/'data'; shutil.copytree(flow.data, data, symlinks=True)
+    run_dir = tmp_path/'enc'
+    _kill_when(_train_args(SimpleNamespace(data=data), run_dir, 50), lambda: (run_dir/'last.json').exists())   # one epoch done
+    img = data/(data/'imgs_train.txt').read_text().split()[0]
+    Image.new('RGB', (40, 40), (255, 0, 0)).save(img)                      # one training image drawn again
+    refused(run(*_train_args(SimpleNamespace(data=data), run_dir, 50, '--resume')), 2, '--resume: the data changed since')
 
 def test_resume_is_bit_identical(flow, tmp_path):
     assert run(*_train_args(flow, tmp_path/'straight', 3))[0] == 0
@@ -310,4 +330,8 @@ def test_crafted_pickles_never_run(flow, tmp_path):
         assert not marker.exists(), f"the payload in {name} ran ({args[0]})"
         if c != 0: assert err.strip().startswith('adde: error:') and 'Traceback' not in err, err
         assert c != 0 or name in ('manip_rankings.npz', 'index_test.npy', 'index_test.json', 'cond_triplets_test.json'), (name, err)
+        if name == 'manip_rankings.npz':                                   # the CLI rewrites it; what reads it is the library
+            (d/name).write_bytes(evil)
+            from adde_nb.manipulation import ranking_hits
+            with pytest.raises(Exception, match='manip_rankings.npz: not an array file'): ranking_hits(d)
     assert not marker.exists()

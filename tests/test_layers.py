@@ -1,5 +1,7 @@
 """The package's layers, read from its import statements: each module imports only modules of earlier notebooks,
-and the three tasks (manipulation, conditional, outfit) never import each other."""
+and the three tasks (manipulation, conditional, outfit) never import each other. The one reference that runs the
+other way is the run registry (`runs.KINDS`), which names each kind's builder, trainer and evaluator as
+`module:function` strings, imported only when a run of that kind is built or trained: checked here too."""
 import ast, json, re
 from pathlib import Path
 
@@ -52,3 +54,15 @@ def test_metrics_is_pure_numpy():
 
 def test_tasks_import():
     import adde_nb.manipulation, adde_nb.conditional, adde_nb.outfit
+
+def test_registry_points_forward_and_imports_nothing():
+    import subprocess, sys
+    from adde_nb.runs import KINDS
+    order = notebook_order()
+    for kind, rk in KINDS.items():
+        for ref in (rk.build, rk.train, rk.evaluate):
+            mod = ref.split(':')[0].split('.')[1]
+            assert order[mod] >= order['runs'], f"{kind}: {ref} is defined before the run layer"
+    code = "import sys, adde_nb.runs; print(sorted(m for m in sys.modules if m.startswith('adde_nb.')))"
+    loaded = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    for m in ('pretraining', 'manipulation', 'conditional', 'outfit', 'demo', 'cli'): assert f"adde_nb.{m}'" not in loaded, loaded
