@@ -269,7 +269,7 @@ def complete(run, images, category, k=10, data:FashionData=None, split='test', c
     for c in [category, *(categories or [])]:
         if c not in cat_names: raise UsageError(f"unknown category {c!r}; choose from {', '.join(cat_names)}")
     if categories is not None and len(categories) != len(images):
-        raise UsageError(f"--categories: {len(categories)} categories for {len(images)} outfit images (one each)")
+        raise UsageError(f"--categories: {len(categories)} given for {len(images)} outfit images (one per image)")
     if k < 1: raise UsageError(f"--k {k}: must be at least 1")
     rq = query_features(net, cfg, images)
     if categories is None:

@@ -133,7 +133,7 @@ class ManipConfig(TrainConfig):
     "ADDE-M: the supplementary's weights and schedules by default"
     backbone: str = opt('alexnet', "image backbone", one_of(*BACKBONES))
     epochs: int = opt(30, "training epochs", AT_LEAST_1)
-    lr2: float = opt(5e-5, "learning rate of the last part of training", POSITIVE)
+    lr2: float = opt(5e-5, "learning rate of the last part of training (constant schedule; one_cycle ignores it)", POSITIVE)
     lr2_frac: float = opt(1/3, "share of the epochs at the second learning rate", FRACTION)
     w_cls: float = opt(0.2, "weight of L_cls", NON_NEGATIVE)
     w_c: float = opt(1.0, "weight of L_c (consistency)", NON_NEGATIVE)
@@ -443,7 +443,8 @@ def load_checkpoint(learn, run) -> int:
     ck = run/meta['checkpoint']
     if learn.opt is None: learn.create_opt()
     try:
-        with torch.serialization.safe_globals([L]):          # fastai's list type holds the optimiser's hyper-parameters
+        with torch.serialization.safe_globals([L]), warnings.catch_warnings():  # fastai's L holds the optimiser's hyper-parameters
+            warnings.filterwarnings('ignore', 'Detected pickle protocol')     # a foreign pickle is refused below; no need to warn too
             state = torch.load(ck, map_location=learn.dls.device or 'cpu', weights_only=True)
         learn.model.load_state_dict(state['model']); learn.opt.load_state_dict(state['opt'])
     except Exception as e: raise RunError(f"not a checkpoint this version can read safely ({type(e).__name__}: {str(e)[:150]})", ck) from None

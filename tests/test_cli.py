@@ -139,7 +139,7 @@ def _cases(f):
         (('query', '--run', f.manip, '--like', f.img, '--condition', 'color'), 2, ['this needs a cond run']),
         (('query', '--run', f.cond, '--like', f.root/'missing.png', '--condition', 'color'), 1, ['missing.png']),
         (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--k', -2), 2, ["'-2' must be at least 1"]),
-        (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--categories', 'tops'), 2, ['1 categories for 2 outfit images']),
+        (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--categories', 'tops'), 2, ['1 given for 2 outfit images']),
         (('complete', '--run', f.outfit, '--outfit', i1, '--category', 'boots'), 2, ["unknown category 'boots'"]),
         (('complete', '--run', f.cond, '--outfit', i1, '--category', 'shoes'), 2, ['this needs an outfit run']),
         (('data', 'synth', '--out', f.data, '--n-items', 10), 2, ['--overwrite']),
