@@ -417,9 +417,9 @@ def set_rng_state(learn, s:dict):
 class RunCheckpoint(Callback):
     "After every epoch: model + optimiser to `checkpoint_<epoch>.pth`, epoch and random states to `last.json`, the log to `metrics.json`"
     order = 65                                   # after the Recorder has the epoch's values
-    def __init__(self, run): self.run,self.start,self.state,self.log = Path(run),0,None,[]
+    def __init__(self, run): self.folder,self.start,self.state,self.log = Path(run),0,None,[]   # `run` is fastai's on/off switch
     def before_fit(self):
-        self.log = [e for e in read_json(self.run/'metrics.json', {}).get('training', []) if e['epoch'] < self.start]
+        self.log = [e for e in read_json(self.folder/'metrics.json', {}).get('training', []) if e['epoch'] < self.start]
     def before_epoch(self):
         if self.epoch == self.start and self.state: set_rng_state(self.learn, self.state)
     def after_epoch(self):
@@ -427,10 +427,10 @@ class RunCheckpoint(Callback):
         rec = self.learn.recorder
         names = [n for n in rec.metric_names if n not in ('epoch', 'time')]
         self.log.append(dict(epoch=self.epoch, **{n: float(v) for n, v in zip(names, rec.values[-1])}))
-        update_metrics(self.run, 'training', self.log)      # the log first: a resumed run drops entries past its last.json
-        ck = atomic_write(self.run/f'checkpoint_{self.epoch}.pth', lambda f: save_model(f, self.learn.model, self.learn.opt))
-        write_json(self.run/'last.json', dict(epoch=self.epoch, checkpoint=ck.name, rng=rng_state(self.learn)))
-        for old in self.run.glob('checkpoint_*.pth'):
+        update_metrics(self.folder, 'training', self.log)      # the log first: a resumed run drops entries past its last.json
+        ck = atomic_write(self.folder/f'checkpoint_{self.epoch}.pth', lambda f: save_model(f, self.learn.model, self.learn.opt))
+        write_json(self.folder/'last.json', dict(epoch=self.epoch, checkpoint=ck.name, rng=rng_state(self.learn)))
+        for old in self.folder.glob('checkpoint_*.pth'):
             if old != ck: old.unlink()
 
 # %% ../nbs/09_runs.ipynb #xa97205c
