@@ -211,8 +211,7 @@ def load_rankings(run, n_changes=1, data:FashionData=None) -> dict:
     arrs = load_arrays(fn)
     try: rec = json.loads(str(arrs.pop('provenance')))
     except (KeyError, ValueError): raise RunError("not a rankings file (no provenance)", fn) from None
-    want = dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data is not None else origin(run).get('data'))
-    bad = stale(rec, want, ('model', 'data'))
+    bad = stale(rec, expected(run, data), ('model', 'data'))
     if bad: raise RunError(f"computed with another {' and '.join(bad)}: evaluate the run again", fn)
     return arrs
 

@@ -31,10 +31,10 @@ __all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KIN
            'ManipConfig', 'CondConfig', 'OutfitConfig', 'options', 'check_config', 'RunKind', 'run_kind', 'kind_fn',
            'build_encoder', 'encoder_of', 'versions', 'save_config', 'origin', 'load_config', 'save_weights',
            'load_weights', 'file_hash', 'load_run', 'reader_options', 'load_data', 'check_schema', 'open_run',
-           'init_from', 'inherit_encoder', 'provenance', 'stale', 'update_metrics', 'record_metrics', 'fresh_metrics',
-           'rng_state', 'set_rng_state', 'RunCheckpoint', 'load_checkpoint', 'task_model', 'train_sources',
-           'mixed_precision', 'task_learner', 'prepare_folder', 'fit_schedule', 'train_run', 'build_index', 'run_index',
-           'query_features', 'plot_training']
+           'init_from', 'inherit_encoder', 'provenance', 'stale', 'update_metrics', 'record_metrics', 'expected',
+           'fresh_metrics', 'rng_state', 'set_rng_state', 'RunCheckpoint', 'load_checkpoint', 'task_model',
+           'train_sources', 'mixed_precision', 'task_learner', 'prepare_folder', 'fit_schedule', 'train_run',
+           'build_index', 'run_index', 'query_features', 'plot_training']
 
 # %% ../nbs/09_runs.ipynb #x18043e7
 def quiet_progress(force=False):
@@ -383,12 +383,15 @@ def record_metrics(run, key, res:dict, data:FashionData, split='test') -> dict:
     return res
 
 # %% ../nbs/09_runs.ipynb #x45f548c
+def expected(run, data:FashionData=None) -> dict:
+    "What a result of run `run` must come from to be read: its model as it is now, and `data` (default: the run's own dataset)"
+    return dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data is not None else origin(run).get('data'))
+
 def fresh_metrics(run, key, data:FashionData=None):
     "Section `key` of a run's metrics.json, refused when computed with other weights or on other data than `data` (default: the run's own)"
     m = read_json(Path(run)/'metrics.json', {}).get(key)
     if m is None: raise RunError(f"has no {key!r} results: evaluate the run first", Path(run)/'metrics.json')
-    want = dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data is not None else origin(run).get('data'))
-    bad = stale(m.get('provenance'), want, ('model', 'data'))
+    bad = stale(m.get('provenance'), expected(run, data), ('model', 'data'))
     if bad: raise RunError(f"its {key!r} results were computed with another {' and '.join(bad)}: evaluate the run again", Path(run)/'metrics.json')
     return m
 
@@ -519,8 +522,9 @@ def train_run(cfg, data:FashionData, make_learner, resume=False, overwrite=False
     todo = prepare_folder(cfg, resume, overwrite)
     if todo == 'done': print(f"{Path(cfg.out).name} has finished training: nothing to resume"); return None
     now = dict(data=data.fingerprint(), init=file_hash(Path(cfg.init)/'model.safetensors') if cfg.init else None)
-    if todo == 'resume' and stale(origin(cfg.out), now, ('data', 'init')):
-        raise UsageError(f"--resume: the {' and '.join(stale(origin(cfg.out), now, ('data', 'init')))} changed since {cfg.out} started: "
+    changed = stale(origin(cfg.out), now, ('data', 'init')) if todo == 'resume' else []
+    if changed:
+        raise UsageError(f"--resume: the {' and '.join(changed)} changed since {cfg.out} started: "
                          "a resumed run must continue on what it started from (--overwrite starts again)")
     learn = make_learner(cfg, data)
     start = 0
