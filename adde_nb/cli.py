@@ -108,7 +108,7 @@ def _print_eval(kind, res, a):
     elif kind == 'manip':
         from adde_nb.manipulation import RANKERS
         ks = sorted(a.k)
-        print(f"{res['n_queries']} queries, gallery {res['gallery']}")
+        print(f"{res['n_queries']} queries, gallery {res['gallery']}, {res['protocol']} protocol")
         print('method'.ljust(24) + ''.join(f"top@{k}".rjust(9) for k in ks) + ''.join(f"ndcg@{k}".rjust(9) for k in ks))
         for nm, label in RANKERS.items():
             r = res[nm]; print(label.ljust(24) + ''.join(f"{r[f'top@{k}']:9.4f}" for k in ks) + ''.join(f"{r[f'ndcg@{k}']:9.4f}" for k in ks))
@@ -129,7 +129,7 @@ def cmd_eval(a):
     data, ev = _data_of(a), kind_fn(a.kind, 'evaluate')
     if a.kind == 'encoder': res = ev(a.run, data)
     elif a.kind == 'manip': res = ev(a.run, data, ks=a.k, n_changes=a.n_changes, max_queries=a.max_queries, seed=a.seed,
-                                     backend=a.backend, types=a.types.split(',') if a.types else None)
+                                     backend=a.backend, types=a.types.split(',') if a.types else None, protocol=a.protocol)
     elif a.kind == 'cond': res = ev(a.run, data, k=a.k, backend=a.backend)
     else: res = ev(a.run, data, ks=a.k, seed=a.seed)
     _print_eval(a.kind, res, a)
@@ -234,6 +234,8 @@ def _eval_parsers(sub):
             p.add_argument('--n-changes', type=at_least_1, default=1, help="attribute types changed per query")
             p.add_argument('--max-queries', type=at_least_1, default=None)
             p.add_argument('--types', help="only queries that edit these types (comma-separated)")
+            p.add_argument('--protocol', choices=['paper', 'strict'], default='paper',
+                           help="paper: the reference image stays in the gallery (the reference code); strict: it is left out")
         p.set_defaults(func=cmd_eval)
 
 # %% ../nbs/32_cli.ipynb #c025

@@ -72,7 +72,7 @@ class CondLoss(nn.Module):
         c = out['cond']
         self.trip = F.triplet_margin_loss(*(F.normalize(pick(out['r'][k].float(), c), dim=-1) for k in range(3)), margin=self.margin)
         lg = out['logits'].float()
-        self.cls = torch.stack([type_ce(lg[k], labels_to_idx(y, self.sizes), self.sizes) for k, y in enumerate((ya, yp, yn))]).mean()
+        self.cls = torch.stack([type_ce(lg[k], labels_to_idx(y, self.sizes), self.sizes, reduce='mean') for k, y in enumerate((ya, yp, yn))]).mean()
         return self.w_trip*self.trip + self.w_cls*self.cls
 
 # %% ../nbs/12_conditional.ipynb #c012

@@ -117,8 +117,8 @@ class ADDE(nn.Module):
         return r, self.predict(r)
 
 # %% ../nbs/07_encoder.ipynb #c023
-def semihard_triplet(emb, same, valid=None, margin=0.2):
-    "Batch semi-hard triplet loss on L2-normalised `emb` (…, B, D); `same[…, i, j]`: i and j are positives"
+def semihard_triplet(emb, same, valid=None, margin=0.2, reduce='mean'):
+    "Batch semi-hard triplet loss on L2-normalised `emb` (…, B, D); `same[…, i, j]`: i and j are positives; slices combined by `reduce`"
     e = F.normalize(emb.float(), dim=-1)
     d = (2 - 2*e@e.transpose(-1, -2)).clamp_min(0)          # squared distance of unit vectors (cdist's backward is slow on CPU)
     B = e.shape[-2]
@@ -136,17 +136,19 @@ def semihard_triplet(emb, same, valid=None, margin=0.2):
     use = pos & (n_neg > 0)
     per = (F.relu(margin + d - chosen)*use).sum((-1, -2))/use.sum((-1, -2)).clamp_min(1)
     has = use.any(-1).any(-1)
-    return per[has].mean() if has.any() else e.sum()*0
+    if reduce not in ('mean', 'sum'): raise ValueError(f"reduce={reduce!r}: 'mean' or 'sum'")
+    return (per[has].mean() if reduce == 'mean' else per[has].sum()) if has.any() else e.sum()*0
 
 # %% ../nbs/07_encoder.ipynb #c026
-def type_ce(logits, y, sizes):
-    "Mean cross-entropy over types, each over its labelled items (y = -1 is missing)"
+def type_ce(logits, y, sizes, reduce='sum'):
+    "Cross-entropy of each type over its labelled items (y = -1 is missing), summed over types (the reference) or averaged"
+    if reduce not in ('mean', 'sum'): raise ValueError(f"reduce={reduce!r}: 'mean' or 'sum'")
     out, k, o = logits.new_zeros(()), 0, 0
     for a, s in enumerate(sizes):
         m = y[:, a] >= 0
         if m.any(): out = out + F.cross_entropy(logits[m, o:o+s].float(), y[m, a]); k += 1
         o += s
-    return out/max(k, 1)
+    return out if reduce == 'sum' else out/max(k, 1)
 
 # %% ../nbs/07_encoder.ipynb #c027
 def labels_to_idx(y, sizes) -> torch.Tensor:
@@ -163,15 +165,15 @@ def full_same(y):
     return (y[:, None, :] == y[None, :, :]).all(-1)
 
 class Stage1Loss(nn.Module):
-    "Encoder pretraining loss: w_ce·CE + w_attr·mean_a triplet(r_a) + w_full·triplet(r); terms kept for logging"
-    def __init__(self, sizes, w_ce=0.2, w_attr=0.2, w_full=1.0, margin=0.2):
+    "Encoder pretraining loss: w_ce·Σ_a CE_a + w_attr·Σ_a triplet(r_a) + w_full·triplet(r); terms kept for logging"
+    def __init__(self, sizes, w_ce=0.2, w_attr=0.2, w_full=1.0, margin=0.5):
         super().__init__()
         self.sizes,self.w_ce,self.w_attr,self.w_full,self.margin = list(sizes),w_ce,w_attr,w_full,margin
     def forward(self, out, y):
         r, logits = out
         self.ce = type_ce(logits, y, self.sizes)
-        yt = y.T                                                     # (n, B): one slice per type
-        self.trip_attr = semihard_triplet(r.transpose(0, 1), yt[:, :, None] == yt[:, None, :], yt >= 0, self.margin)
+        yt = y.T                                                     # (n, B): one slice per type; a missing label (-1) is a class
+        self.trip_attr = semihard_triplet(r.transpose(0, 1), yt[:, :, None] == yt[:, None, :], margin=self.margin, reduce='sum')
         self.trip_full = semihard_triplet(r.flatten(1), full_same(y), margin=self.margin)
         return self.w_ce*self.ce + self.w_attr*self.trip_attr + self.w_full*self.trip_full
 

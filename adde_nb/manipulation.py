@@ -27,10 +27,10 @@ from .index import encode, Index
 from .runs import *
 
 # %% auto #0
-__all__ = ['RANKERS', 'MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss', 'MarginSchedule', 'two_step_lr',
-           'build_manip', 'manip_triplets', 'manip_learner', 'train_manip', 'eval_queries',
-           'attribute_prediction_ranking', 'rankings_file', 'load_rankings', 'ranking_hits', 'check_ks', 'eval_manip',
-           'manip_table', 'manip_figure']
+__all__ = ['RANKERS', 'PROTOCOLS', 'MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss', 'MarginSchedule',
+           'two_step_lr', 'build_manip', 'manip_triplets', 'manip_learner', 'train_manip', 'eval_queries',
+           'attribute_prediction_ranking', 'check_protocol', 'evaluation_name', 'rankings_file', 'load_rankings',
+           'ranking_hits', 'check_ks', 'eval_manip', 'manip_table', 'manip_figure']
 
 # %% ../nbs/11_manipulation.ipynb #c006
 class MemoryBlock(nn.Module):
@@ -99,7 +99,7 @@ class ADDEManip(nn.Module):
 
 # %% ../nbs/11_manipulation.ipynb #c015
 class ManipLoss(nn.Module):
-    "ADDE-M's weighted sum of L_cls, L_c, L_ct, L_lt, L_mem; terms kept for logging"
+    "ADDE-M's weighted sum of L_cls, L_c, L_ct, L_lt, L_mem with the reference code's reductions; terms kept for logging"
     def __init__(self, memory:MemoryBlock, sizes, w_cls=0.2, w_c=1.0, w_ct=1.0, w_lt=1.0, w_mem=0.4, margin=0.5):
         super().__init__()
         self.memory,self.sizes = memory,list(sizes)
@@ -107,12 +107,12 @@ class ManipLoss(nn.Module):
     def forward(self, out, y_ref, y_pos, y_neg):
         yi = [labels_to_idx(y, self.sizes) for y in (y_ref, y_pos, y_neg)]
         lg = out['logits'].float()
-        self.cls = torch.stack([type_ce(lg[k], y, self.sizes) for k, y in enumerate((*yi, yi[1]))]).mean()   # r' against pos's labels
+        self.cls = torch.stack([type_ce(lg[k], y, self.sizes, reduce='sum') for k, y in enumerate((*yi, yi[1]))]).sum()   # r' against pos's labels
         r_man, r_ref, r_pos, r_neg = (out[k].float() for k in ('r_man', 'r_ref', 'r_pos', 'r_neg'))
         self.lt = semihard_triplet(torch.cat([r_ref, r_man, r_neg]), full_same(torch.cat([y_ref, y_pos, y_neg])), margin=self.margin)
         self.ct = F.triplet_margin_loss(*(F.normalize(x, dim=-1) for x in (r_man, r_pos, r_neg)), margin=self.margin)
         m = self.memory
-        self.c = torch.stack([F.l1_loss(m.prototype(y).float(), r) for y, r in ((y_pos, r_man), (y_ref, r_ref), (y_neg, r_neg))]).mean()
+        self.c = torch.stack([F.l1_loss(m.prototype(y).float(), r) for y, r in ((y_pos, r_man), (y_ref, r_ref), (y_neg, r_neg))]).sum()
         self.mem = m.offblock_l1().float()
         return self.w_cls*self.cls + self.w_c*self.c + self.w_ct*self.ct + self.w_lt*self.lt + self.w_mem*self.mem
 
@@ -175,8 +175,8 @@ def eval_queries(data:FashionData, n_changes=1, max_queries=None, seed=0, types=
     return {k: v[keep] for k, v in q.items()}
 
 # %% ../nbs/11_manipulation.ipynb #c039
-def attribute_prediction_ranking(pred_idx, target_idx, r_ref, r_gallery, k, exclude, chunk=512):
-    "Gallery rows ranked by matches of predicted values with the target's labelled types, ties by distance"
+def attribute_prediction_ranking(pred_idx, target_idx, r_ref, r_gallery, k, exclude=None, chunk=512):
+    "Gallery rows ranked by matches of predicted values with the target's labelled types, ties by distance; row `exclude[q]` left out"
     g = F.normalize(torch.as_tensor(r_gallery).flatten(1), dim=-1)
     q = F.normalize(torch.as_tensor(r_ref).flatten(1), dim=-1)
     P, T = torch.as_tensor(pred_idx), torch.as_tensor(target_idx)
@@ -186,7 +186,7 @@ def attribute_prediction_ranking(pred_idx, target_idx, r_ref, r_gallery, k, excl
         score = ((P[None] == t[:, None]) & (t[:, None] >= 0)).sum(-1).float()          # (q, N) matched types
         dist = torch.cdist(q[s:s+chunk], g).pow(2)                                       # in [0, 4]
         key = score*10 - dist
-        key[torch.arange(len(t)), torch.as_tensor(exclude[s:s+chunk])] = float('-inf')
+        if exclude is not None: key[torch.arange(len(t)), torch.as_tensor(exclude[s:s+chunk])] = float('-inf')
         out.append(key.topk(k, dim=1).indices)
     return torch.cat(out)
 
@@ -200,39 +200,50 @@ def _latency(fn, q_batch, q_one, n_single=20):
 # %% ../nbs/11_manipulation.ipynb #c041
 RANKERS = {'adde_m': 'ADDE-M', 'attribute_prediction': 'attribute prediction', 'no_manipulation': 'no manipulation'}
 
-def rankings_file(n_changes=1) -> str:
-    "Name of the rankings file of an evaluation with `n_changes` edited types (`manip_rankings.npz` for single edits)"
-    return 'manip_rankings.npz' if n_changes == 1 else f'manip_rankings_{n_changes}.npz'
+PROTOCOLS = {'paper': "the reference image stays in the gallery (the reference code's protocol)",
+             'strict': "the reference image is left out of its own ranking"}
 
-def load_rankings(run, n_changes=1, data:FashionData=None) -> dict:
+def check_protocol(protocol) -> str:
+    if protocol not in PROTOCOLS: raise UsageError(f"--protocol {protocol!r}: choose from {', '.join(PROTOCOLS)}")
+    return protocol
+
+def evaluation_name(n_changes=1, protocol='paper') -> str:
+    "The metrics.json section of an evaluation: `manipulation`, then `_{n}` for n > 1 edited types and `_strict` for the strict protocol"
+    return 'manipulation' + (f'_{n_changes}' if n_changes != 1 else '') + ('_strict' if check_protocol(protocol) == 'strict' else '')
+
+def rankings_file(n_changes=1, protocol='paper') -> str:
+    "Name of the rankings file of an evaluation (`manip_rankings.npz` for single edits under the paper protocol)"
+    return evaluation_name(n_changes, protocol).replace('manipulation', 'manip_rankings') + '.npz'
+
+def load_rankings(run, n_changes=1, data:FashionData=None, protocol='paper') -> dict:
     "The arrays of a run's rankings file, refused when computed with other weights or on other data than `data` (default: the run's own)"
-    fn = Path(run)/rankings_file(n_changes)
+    fn = Path(run)/rankings_file(n_changes, protocol)
     if not fn.exists(): raise RunError("not found: evaluate the run first (adde eval manip)", fn)
     arrs = load_arrays(fn)
     try: rec = json.loads(str(arrs.pop('provenance')))
     except (KeyError, ValueError): raise RunError("not a rankings file (no provenance)", fn) from None
-    bad = stale(rec, expected(run, data), ('model', 'data'))
-    if bad: raise RunError(f"computed with another {' and '.join(bad)}: evaluate the run again", fn)
+    why = why_stale(rec, run, data)
+    if why: raise RunError(f"computed with {why}: evaluate the run again", fn)
     return arrs
 
-def ranking_hits(run, n_changes=1, data:FashionData=None) -> dict:
+def ranking_hits(run, n_changes=1, data:FashionData=None, protocol='paper') -> dict:
     "Ranker name → (Q, K) exact-match hits of the rankings an evaluation of `data` (default: the run's own) saved"
-    z = load_rankings(run, n_changes, data)
+    z = load_rankings(run, n_changes, data, protocol)
     return {nm: exact_hits(z[nm], z['gallery_labels'], z['target']) for nm in RANKERS if nm in z}
 
 # %% ../nbs/11_manipulation.ipynb #c043
-def check_ks(ks, n_gallery) -> tuple:
-    "`ks` as sorted ints, or a `UsageError` when one is below 1 or above the `n_gallery` - 1 items a query can return"
-    ks = tuple(sorted({int(k) for k in ks}))
+def check_ks(ks, n_gallery, protocol='paper') -> tuple:
+    "`ks` as sorted ints, or a `UsageError` when one is below 1 or above the items a query can return"
+    ks, n = tuple(sorted({int(k) for k in ks})), n_gallery - (check_protocol(protocol) == 'strict')
     if not ks or ks[0] < 1: raise UsageError(f"--k: every k must be at least 1 (got {list(ks)})")
-    if ks[-1] > n_gallery - 1: raise UsageError(f"--k {ks[-1]}: a query can return at most {n_gallery - 1} items (gallery of {n_gallery})")
+    if ks[-1] > n: raise UsageError(f"--k {ks[-1]}: a query can return at most {n} items (gallery of {n_gallery}, {protocol} protocol)")
     return ks
 
 def eval_manip(run, data:FashionData=None, ks=(10, 20, 30, 40, 50), n_changes=1, max_queries=None, seed=0, device=None,
-               backend='torch', types=None) -> dict:
-    "Evaluate an ADDE-M run and its baselines; records `manipulation` (`manipulation_{n}` for n changes) in metrics.json, rankings in `rankings_file(n)`"
+               backend='torch', types=None, protocol='paper') -> dict:
+    "Evaluate an ADDE-M run and its baselines under `protocol`; records section `evaluation_name(n_changes, protocol)` of metrics.json and its rankings file"
     model, cfg, schema, data = open_run(run, data, 'manip')
-    ks, G = check_ks(ks, len(data['test'])), data['test'].labels
+    ks, G = check_ks(ks, len(data['test']), protocol), data['test'].labels
     if n_changes < 1 or n_changes > schema.n: raise UsageError(f"--n-changes {n_changes}: between 1 and the {schema.n} attribute types")
     r_g, logits = encode(model.encoder, data, 'test', cfg.size, device=device)
     q = eval_queries(data, n_changes, max_queries, seed, types)
@@ -240,37 +251,40 @@ def eval_manip(run, data:FashionData=None, ks=(10, 20, 30, 40, 50), n_changes=1,
     K, index = max(ks), Index(r_g, normalize=True, backend=backend)
     with torch.no_grad(): r_man = model.manipulate(r_g[ref], ind.float())
     pred = torch.stack([logits[:, schema.block(a)].argmax(1) for a in range(schema.n)], 1)
-    ranked = dict(adde_m=index.search(r_man, K, exclude=ref)[1], no_manipulation=index.search(r_g[ref], K, exclude=ref)[1],
-                  attribute_prediction=attribute_prediction_ranking(pred, schema.to_indices(tgt.numpy()), r_g[ref], r_g, K, ref.numpy()))
+    ex = ref if protocol == 'strict' else None
+    ranked = dict(adde_m=index.search(r_man, K, exclude=ex)[1], no_manipulation=index.search(r_g[ref], K, exclude=ex)[1],
+                  attribute_prediction=attribute_prediction_ranking(pred, schema.to_indices(tgt.numpy()), r_g[ref], r_g, K,
+                                                                    None if ex is None else ex.numpy()))
     res = {nm: manipulation_metrics(rk.numpy(), G, tgt.numpy(), ind.numpy(), schema, ks) for nm, rk in ranked.items()}
     with torch.no_grad():
-        res['latency_ms'] = _latency(lambda i: index.search(model.manipulate(r_g[ref[i]], ind[i].float()), K, exclude=ref[i]),
+        res['latency_ms'] = _latency(lambda i: index.search(model.manipulate(r_g[ref[i]], ind[i].float()), K, exclude=None if ex is None else ref[i]),
                                      torch.arange(len(ref)), torch.arange(len(ref)))
-    res.update(n_queries=len(ref), n_changes=n_changes, gallery=len(G), backend=backend, types=list(types) if types else None)
+    res.update(n_queries=len(ref), n_changes=n_changes, gallery=len(G), backend=backend, types=list(types) if types else None,
+               protocol=protocol)
     prov = provenance(run, data, 'test')
-    save_arrays(Path(run)/rankings_file(n_changes), query_ref=ref.numpy(), indicator=ind.numpy().astype(np.int8),
+    save_arrays(Path(run)/rankings_file(n_changes, protocol), protocol=np.array(protocol), query_ref=ref.numpy(), indicator=ind.numpy().astype(np.int8),
                 target=tgt.numpy().astype(np.int8), gallery_labels=G.astype(np.int8), attr_offsets=schema.offsets,
                 provenance=np.array(json.dumps(prov)), **{nm: rk.numpy() for nm, rk in ranked.items()})
-    return record_metrics(run, 'manipulation' if n_changes == 1 else f'manipulation_{n_changes}', res, data)
+    return record_metrics(run, evaluation_name(n_changes, protocol), res, data)
 
 # %% ../nbs/11_manipulation.ipynb #c050
-def manip_table(runs:dict, ks=(10, 20, 30, 40, 50), metric='top'):
-    "DataFrame: one row per run (name → run folder) plus the baselines of the first run, one column per k"
+def manip_table(runs:dict, ks=(10, 20, 30, 40, 50), metric='top', protocol='paper'):
+    "DataFrame: one row per run (name → run folder) plus the baselines of the first run, one column per k, under `protocol`"
     import pandas as pd
     cols = lambda m: {f'{metric}@{k}': m.get(f'{metric}@{k}') for k in ks}
-    ms = {name: fresh_metrics(run, 'manipulation') for name, run in runs.items()}
+    ms = {name: fresh_metrics(run, evaluation_name(1, protocol)) for name, run in runs.items()}
     rows = {name: cols(m['adde_m']) for name, m in ms.items()}
     first = next(iter(ms.values()))
     rows.update({f'baseline: {RANKERS[nm]}': cols(first[nm]) for nm in RANKERS if nm != 'adde_m'})
     return pd.DataFrame(rows).T
 
 # %% ../nbs/11_manipulation.ipynb #c053
-def manip_figure(run, data:FashionData=None, n_success=3, n_fail=2, k=5, seed=0, size=96):
-    "Success and failure rows of a run's manipulation rankings (from manip_rankings.npz)"
+def manip_figure(run, data:FashionData=None, n_success=3, n_fail=2, k=5, seed=0, size=96, protocol='paper'):
+    "Success and failure rows of a run's manipulation rankings (from its rankings file of `protocol`)"
     from adde_nb.figures import thumb, retrieval_figure
     cfg, schema = load_config(run)
     data = check_schema(data if data is not None else load_data(cfg), schema, run)
-    z = load_rankings(run, data=data)
+    z = load_rankings(run, data=data, protocol=protocol)
     hits = exact_hits(z['adde_m'][:, :k], z['gallery_labels'], z['target'])
     rng = np.random.default_rng(seed)
     ok, bad = np.flatnonzero(hits.any(1)), np.flatnonzero(~hits.any(1))

@@ -17,7 +17,7 @@ from fastai.callback.core import Callback
 from fastai.callback.schedule import *   # fit_one_cycle, ParamScheduler
 from fastai.optimizer import Adam
 from fastai.torch_core import set_seed, default_device
-from fastcore.basics import noop
+from fastcore.basics import noop, patch
 from fastcore.foundation import L
 from .schema import Schema, DataFormatError, UsageError
 from .data import load_dataset, FashionData, atomic_write, READERS
@@ -26,15 +26,16 @@ from .encoder import ADDE, BACKBONES, make_backbone
 from .index import encode, backbone_features, save_features, load_features, Index
 
 # %% auto #0
-__all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KINDS', 'quiet_progress', 'NoLog', 'RunError',
-           'save_arrays', 'load_arrays', 'write_json', 'read_json', 'one_of', 'opt', 'TrainConfig', 'EncoderConfig',
-           'ManipConfig', 'CondConfig', 'OutfitConfig', 'options', 'check_config', 'RunKind', 'run_kind', 'kind_fn',
-           'build_encoder', 'encoder_of', 'versions', 'save_config', 'origin', 'load_config', 'save_weights',
-           'load_weights', 'file_hash', 'load_run', 'reader_options', 'load_data', 'check_schema', 'open_run',
-           'init_from', 'inherit_encoder', 'provenance', 'stale', 'update_metrics', 'record_metrics', 'expected',
-           'fresh_metrics', 'rng_state', 'set_rng_state', 'RunCheckpoint', 'load_checkpoint', 'task_model',
-           'train_sources', 'mixed_precision', 'task_learner', 'prepare_folder', 'fit_schedule', 'train_run',
-           'build_index', 'run_index', 'query_features', 'plot_training']
+__all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KINDS', 'RESULTS_FORMAT', 'REFERENCE_ADAM',
+           'quiet_progress', 'NoLog', 'RunError', 'save_arrays', 'load_arrays', 'write_json', 'read_json', 'one_of',
+           'opt', 'TrainConfig', 'EncoderConfig', 'ManipConfig', 'CondConfig', 'OutfitConfig', 'options',
+           'check_config', 'RunKind', 'run_kind', 'kind_fn', 'build_encoder', 'encoder_of', 'versions', 'save_config',
+           'origin', 'load_config', 'save_weights', 'load_weights', 'file_hash', 'load_run', 'reader_options',
+           'load_data', 'check_schema', 'open_run', 'init_from', 'inherit_encoder', 'provenance', 'stale',
+           'update_metrics', 'record_metrics', 'expected', 'why_stale', 'fresh_metrics', 'rng_state', 'set_rng_state',
+           'RunCheckpoint', 'load_checkpoint', 'SelectBest', 'task_model', 'train_sources', 'mixed_precision',
+           'task_learner', 'prepare_folder', 'fit_schedule', 'train_run', 'build_index', 'run_index', 'query_features',
+           'plot_training']
 
 # %% ../nbs/09_runs.ipynb #x18043e7
 def quiet_progress(force=False):
@@ -120,8 +121,8 @@ class TrainConfig:
 # %% ../nbs/09_runs.ipynb #x8c9cc66
 @dataclass
 class EncoderConfig(TrainConfig):
-    "Stage-1 encoder pretraining: w_ce·CE + w_attr·per-type triplet + w_full·full-label triplet"
-    margin: float = opt(0.2, "triplet margin", NON_NEGATIVE)
+    "Stage-1 encoder pretraining: w_ce·Σ CE + w_attr·Σ per-type triplet + w_full·full-label triplet (the reference's sums, margin 0.5)"
+    margin: float = opt(0.5, "triplet margin", NON_NEGATIVE)
     w_ce: float = opt(0.2, "weight of the attribute cross-entropy", NON_NEGATIVE)
     w_attr: float = opt(0.2, "weight of the per-type triplet loss", NON_NEGATIVE)
     w_full: float = opt(1.0, "weight of the full-label triplet loss", NON_NEGATIVE)
@@ -146,6 +147,8 @@ class ManipConfig(TrainConfig):
     n_changes: int = opt(1, "attribute types changed per sampled training triplet", AT_LEAST_1)
     n_triplets: int = opt(0, "triplets to sample (0: the dataset's file, or 2 per training item)", NON_NEGATIVE)
     per_value: int = opt(100, "items averaged per value to initialise the memory", AT_LEAST_1)
+    last_epoch: bool = opt(False, "keep the last epoch (default: the epoch with the best validation top@30)")
+    valid_queries: int = opt(500, "validation queries scored after every epoch (0: no selection, keep the last epoch)", NON_NEGATIVE)
     kind: str = 'manip'
 
 # %% ../nbs/09_runs.ipynb #x1a23821
@@ -359,9 +362,11 @@ def inherit_encoder(cfg):
     return replace(cfg, **kw)
 
 # %% ../nbs/09_runs.ipynb #x48b4720
+RESULTS_FORMAT = 2
+
 def provenance(run, data:FashionData, split) -> dict:
     "What a file derived from run `run` on `split` of `data` came from"
-    return dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint(), split=split)
+    return dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint(), split=split, format=RESULTS_FORMAT)
 
 def stale(recorded, expected, keys=('model', 'data', 'split')) -> list:
     "The provenance keys on which `recorded` differs from `expected` (all of them when nothing was recorded)"
@@ -384,15 +389,23 @@ def record_metrics(run, key, res:dict, data:FashionData, split='test') -> dict:
 
 # %% ../nbs/09_runs.ipynb #x45f548c
 def expected(run, data:FashionData=None) -> dict:
-    "What a result of run `run` must come from to be read: its model as it is now, and `data` (default: the run's own dataset)"
-    return dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data is not None else origin(run).get('data'))
+    "What a result of run `run` must come from to be read: its model as it is now, `data` (default: the run's own dataset), this results format"
+    return dict(model=file_hash(Path(run)/'model.safetensors'), data=data.fingerprint() if data is not None else origin(run).get('data'),
+                format=RESULTS_FORMAT)
+
+def why_stale(recorded, run, data:FashionData=None) -> str:
+    "'' when a result with provenance `recorded` may be read, else what it was computed with ('another model', 'an older adde_nb …')"
+    bad = stale(recorded, expected(run, data), ('model', 'data', 'format'))
+    words = [f"another {k}" for k in bad if k != 'format']
+    if 'format' in bad: words.append(f"an older adde_nb (results format {(recorded or {}).get('format', 1)}, now {RESULTS_FORMAT})")
+    return ' and '.join(words)
 
 def fresh_metrics(run, key, data:FashionData=None):
-    "Section `key` of a run's metrics.json, refused when computed with other weights or on other data than `data` (default: the run's own)"
+    "Section `key` of a run's metrics.json, refused when computed with other weights, on other data than `data` (default: the run's own) or by an older version"
     m = read_json(Path(run)/'metrics.json', {}).get(key)
     if m is None: raise RunError(f"has no {key!r} results: evaluate the run first", Path(run)/'metrics.json')
-    bad = stale(m.get('provenance'), expected(run, data), ('model', 'data'))
-    if bad: raise RunError(f"its {key!r} results were computed with another {' and '.join(bad)}: evaluate the run again", Path(run)/'metrics.json')
+    why = why_stale(m.get('provenance'), run, data)
+    if why: raise RunError(f"its {key!r} results were computed with {why}: evaluate the run again", Path(run)/'metrics.json')
     return m
 
 # %% ../nbs/09_runs.ipynb #x04877f2
@@ -454,6 +467,42 @@ def load_checkpoint(learn, run) -> int:
     learn.run_checkpoint.start, learn.run_checkpoint.state = meta['epoch'] + 1, meta['rng']
     return meta['epoch'] + 1
 
+# %% ../nbs/09_runs.ipynb #x9bc3edc
+class SelectBest(Callback):
+    "Score the model with `score(learn)` after every epoch; the curve and best epoch in metrics.json['selection'], its weights in best_<epoch>.safetensors"
+    order = 66                                   # after RunCheckpoint: an epoch's checkpoint exists before it is scored
+    def __init__(self, run, score, metric): self.folder,self.score,self.metric,self.curve = Path(run),score,metric,[]
+    @property
+    def best(self): return max(self.curve, key=lambda e: (e['score'], e['epoch'])) if self.curve else None   # ties: the later epoch
+    def _file(self, epoch): return self.folder/f'best_{epoch}.safetensors'
+    def _tidy(self):
+        for f in self.folder.glob('best_*.safetensors'):
+            if not self.best or f != self._file(self.best['epoch']): f.unlink()
+    def _record(self, epoch):
+        self.curve.append(dict(epoch=epoch, score=float(self.score(self.learn))))
+        if self.best['epoch'] == epoch: save_weights(self.learn.model, self._file(epoch))
+        update_metrics(self.folder, 'selection', dict(metric=self.metric, curve=self.curve, selected_epoch=self.best['epoch'],
+                                                     score=self.best['score']))
+        self._tidy()
+
+# %% ../nbs/09_runs.ipynb #xcb56b46
+@patch
+def before_fit(self:SelectBest):
+    start = self.learn.run_checkpoint.start
+    rec = read_json(self.folder/'metrics.json', {}).get('selection') or {}
+    self.curve = [e for e in rec.get('curve', []) if e['epoch'] < start]
+    if start and (not self.curve or self.curve[-1]['epoch'] < start - 1): self._record(start - 1)   # killed before its score
+    self._tidy()
+
+@patch
+def after_epoch(self:SelectBest):
+    if self.epoch >= self.learn.run_checkpoint.start: self._record(self.epoch)
+
+@patch
+def restore(self:SelectBest):
+    "Load the selected epoch's weights into the model"
+    self.learn.model.load_state_dict(load_weights(self._file(self.best['epoch'])))
+
 # %% ../nbs/09_runs.ipynb #x0650811
 def task_model(cfg, schema:Schema, build):
     "`build(cfg, schema)`, seeded, with the `--init` run's encoder weights"
@@ -477,10 +526,12 @@ def mixed_precision(learn):
         learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
     return learn
 
+REFERENCE_ADAM = dict(mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0.)   # torch.optim.Adam's defaults, as the reference code uses them
+
 def task_learner(cfg, dls, model, loss, metrics=(), cbs=()) -> Learner:
-    "The fastai Learner of a run: Adam without weight decay, the run checkpoint, mixed precision on a GPU"
+    "The fastai Learner of a run: the reference code's Adam, the run checkpoint, mixed precision on a GPU"
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, wd=0.), lr=cfg.lr, metrics=list(metrics),
+    learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, **REFERENCE_ADAM), lr=cfg.lr, metrics=list(metrics),
                     path=cfg.out, model_dir='.', cbs=[RunCheckpoint(cfg.out), *cbs])
     return mixed_precision(learn)
 
@@ -532,8 +583,10 @@ def train_run(cfg, data:FashionData, make_learner, resume=False, overwrite=False
     else: save_config(cfg, data.schema, now)
     t0 = time.perf_counter()
     fit_schedule(learn, cfg, start, cbs)
+    sel = getattr(learn, 'select_best', None)
+    if sel is not None and sel.best and not getattr(cfg, 'last_epoch', False): sel.restore()
     save_weights(learn.model, Path(cfg.out)/'model.safetensors')
-    for f in [Path(cfg.out)/'last.json', *Path(cfg.out).glob('checkpoint_*.pth')]: f.unlink(missing_ok=True)
+    for f in [Path(cfg.out)/'last.json', *Path(cfg.out).glob('checkpoint_*.pth'), *Path(cfg.out).glob('best_*.safetensors')]: f.unlink(missing_ok=True)
     update_metrics(cfg.out, 'train_seconds', time.perf_counter() - t0)
     return learn
 

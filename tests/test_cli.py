@@ -102,6 +102,8 @@ def test_train_eval_query_complete(flow):
     c, out, _ = run('eval', 'manip', '--run', flow.manip, '--k', '10,20')
     assert c == 0 and 'no manipulation' in out and 'attribute prediction' in out and 'ms/query' in out
     assert (flow.manip/'manip_rankings.npz').exists()
+    c, out, _ = run('eval', 'manip', '--run', flow.manip, '--k', '10', '--protocol', 'strict')
+    assert c == 0 and 'strict protocol' in out and (flow.manip/'manip_rankings_strict.npz').exists()
     c, out, _ = run('eval', 'cond', '--run', flow.cond)
     assert c == 0 and 'full representation' in out
     c, out, _ = run('query', '--run', flow.cond, '--like', flow.img, '--condition', 'color', '--k', 5)
@@ -130,6 +132,7 @@ def _cases(f):
         (('eval', 'manip', '--run', f.manip, '--k', '10,abc'), 2, ["'abc' is not a whole number"]),
         (('eval', 'manip', '--run', f.manip, '--k', 100000), 2, ['--k 100000', 'at most']),
         (('eval', 'manip', '--run', f.manip, '--n-changes', 99), 2, ['--n-changes 99']),
+        (('eval', 'manip', '--run', f.manip, '--protocol', 'reference'), 2, ["invalid choice: 'reference'", "'paper', 'strict'"]),
         (('eval', 'manip', '--run', f.enc), 2, ['is an encoder run; this needs a manip run']),
         (('eval', 'outfit', '--run', f.manip), 2, ['is a manip run; this needs an outfit run']),
         (('eval', 'cond', '--run', f.cond, '--k', 100000), 2, ['--k 100000']),
