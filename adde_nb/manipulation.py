@@ -7,6 +7,7 @@ Docs: https://adde-nb.github.io/adde_nb/manipulation.html.md"""
 # %% ../nbs/11_manipulation.ipynb #c003
 from __future__ import annotations
 import json, time
+from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
@@ -21,16 +22,16 @@ from .schema import UsageError
 from .data import FashionData
 from .metrics import manipulation_metrics, exact_hits, changed_types
 from .sampling import sample_manip_triplets, manip_queries
-from .dataloaders import triplet_dls
+from .dataloaders import triplet_dls, split_val
 from .encoder import ADDE, type_ce, semihard_triplet, full_same, labels_to_idx
 from .index import encode, Index
 from .runs import *
 
 # %% auto #0
 __all__ = ['RANKERS', 'PROTOCOLS', 'MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss', 'MarginSchedule',
-           'two_step_lr', 'build_manip', 'manip_triplets', 'manip_learner', 'train_manip', 'eval_queries',
-           'attribute_prediction_ranking', 'check_protocol', 'evaluation_name', 'rankings_file', 'load_rankings',
-           'ranking_hits', 'check_ks', 'eval_manip', 'manip_table', 'manip_figure']
+           'two_step_lr', 'build_manip', 'held_out', 'manip_triplets', 'valid_queries', 'valid_top', 'manip_learner',
+           'train_manip', 'eval_queries', 'attribute_prediction_ranking', 'check_protocol', 'evaluation_name',
+           'rankings_file', 'load_rankings', 'ranking_hits', 'check_ks', 'eval_manip', 'manip_table', 'manip_figure']
 
 # %% ../nbs/11_manipulation.ipynb #c006
 class MemoryBlock(nn.Module):
@@ -132,27 +133,57 @@ def build_manip(cfg, schema) -> ADDEManip:
     return ADDEManip(build_encoder(cfg, schema), MemoryBlock(schema.sizes, cfg.d))
 
 # %% ../nbs/11_manipulation.ipynb #c023
-def manip_triplets(cfg, data:FashionData):
-    "(T, 3) triplets and (T, J) indicators over the training split"
+def held_out(cfg, data:FashionData) -> np.ndarray:
+    "Training rows held out for validation: those the `--init` run held out, else the run's own (`split_val`)"
+    src = load_config(cfg.init)[0] if cfg.init else cfg
+    return split_val(len(data['train']), src.val_frac, src.seed)[1]
+
+def manip_triplets(cfg, data:FashionData, held=()):
+    "(T, 3) triplets and (T, J) indicators over the training split, and which triplets touch a `held` row (validation)"
     if data.triplets and data.triplets.get('indicator') is not None and cfg.n_changes == 1 and not cfg.n_triplets:
-        return data.triplets['triplets'], data.triplets['indicator']
-    n = cfg.n_triplets or 2*len(data['train'])
-    return sample_manip_triplets(data.schema, data['train'].labels, n, cfg.n_changes, cfg.seed)
+        trip, ind = data.triplets['triplets'], data.triplets['indicator']
+    else:
+        n = cfg.n_triplets or 2*len(data['train'])
+        trip, ind = sample_manip_triplets(data.schema, data['train'].labels, n, cfg.n_changes, cfg.seed)
+    return trip, ind, np.isin(trip, held).any(1)
+
+# %% ../nbs/11_manipulation.ipynb #xb405091
+def valid_queries(schema, labels, held, max_queries=500, seed=0) -> dict:
+    "Single-edit queries whose reference and target are both among the `held` rows (indices into `held`), a seeded sample; `gallery`: their labels"
+    if not max_queries or len(held) < 2: return dict(ref=np.zeros(0, int))
+    return dict(manip_queries(schema, labels[held], 1, max_queries, seed), gallery=np.asarray(labels)[held])
+
+@torch.no_grad()
+def valid_top(learn, src, held, q, k=30, bs=256) -> float:
+    "top@k of the validation queries `q` over the `held` items, with the model as it is now"
+    m, was = learn.model, learn.model.training
+    m.eval()
+    dev = next(m.parameters()).device
+    h = torch.as_tensor(held)
+    r = torch.cat([m.encoder.embed(src(h[i:i+bs]).to(dev)).float().cpu() for i in range(0, len(h), bs)])
+    r_man = m.manipulate(r[q['ref']].to(dev), torch.as_tensor(q['indicator']).float().to(dev)).float().cpu()
+    m.train(was)
+    ranked = Index(r, normalize=True).search(r_man, min(k, len(h)))[1].numpy()
+    return float(exact_hits(ranked, q['gallery'], q['target']).any(1).mean())
 
 # %% ../nbs/11_manipulation.ipynb #c025
 def manip_learner(cfg:ManipConfig, data:FashionData) -> Learner:
-    "fastai Learner for ADDE-M (model from `cfg.init` when given, memory initialised from class means)"
+    "fastai Learner for ADDE-M (model from `cfg.init` when given, memory initialised from class means, epochs selected on validation)"
     model = task_model(cfg, data.schema, build_manip)
-    trip, ind = manip_triplets(cfg, data)
+    held = held_out(cfg, data)
+    trip, ind, val = manip_triplets(cfg, data, held)
     idx = data.indices('train')
-    rows = memory_rows(idx, cfg.per_value, cfg.seed)
+    kept = np.setdiff1d(np.arange(len(idx)), held)
+    rows = kept[memory_rows(idx[kept], cfg.per_value, cfg.seed)]
     init_memory(model.memory, encode(model.encoder, data, 'train', cfg.size, rows=rows)[0], idx[rows], cfg.per_value, cfg.seed)
-    n_val = int(round(len(trip)*cfg.val_frac))                      # ADDE: the last 10 % of the file validates
-    dls = triplet_dls(data['train'].labels, trip, torch.as_tensor(ind).float(), *train_sources(cfg, data, model.encoder),
-                      np.arange(len(trip) - n_val), np.arange(len(trip) - n_val, len(trip)), cfg.bs, cfg.seed, default_device())
+    src_tr, src_va = train_sources(cfg, data, model.encoder)
+    dls = triplet_dls(data['train'].labels, trip, torch.as_tensor(ind).float(), src_tr, src_va,
+                      np.flatnonzero(~val), np.flatnonzero(val), cfg.bs, cfg.seed, default_device())
     loss = ManipLoss(model.memory, data.schema.sizes, cfg.w_cls, cfg.w_c, cfg.w_ct, cfg.w_lt, cfg.w_mem, cfg.margin)
-    return task_learner(cfg, dls, model, loss, LossMetrics(['cls', 'c', 'ct', 'lt', 'mem']),
-                        [MarginSchedule(cfg.margin, cfg.margin_step, cfg.margin_every)])
+    cbs = [MarginSchedule(cfg.margin, cfg.margin_step, cfg.margin_every)]
+    q = valid_queries(data.schema, data['train'].labels, held, cfg.valid_queries, cfg.seed)
+    if len(q['ref']): cbs.append(SelectBest(cfg.out, partial(valid_top, src=src_va, held=held, q=q), 'validation top@30'))
+    return task_learner(cfg, dls, model, loss, LossMetrics(['cls', 'c', 'ct', 'lt', 'mem']), cbs)
 
 # %% ../nbs/11_manipulation.ipynb #c026
 def train_manip(cfg:ManipConfig, data:FashionData=None, resume=False, overwrite=False) -> Learner:
