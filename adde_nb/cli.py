@@ -130,7 +130,7 @@ def cmd_eval(a):
     if a.kind == 'encoder': res = ev(a.run, data)
     elif a.kind == 'manip': res = ev(a.run, data, ks=a.k, n_changes=a.n_changes, max_queries=a.max_queries, seed=a.seed,
                                      backend=a.backend, types=a.types.split(',') if a.types else None, protocol=a.protocol)
-    elif a.kind == 'cond': res = ev(a.run, data, k=a.k, backend=a.backend)
+    elif a.kind == 'cond': res = ev(a.run, data, k=a.k, backend=a.backend, normalize=a.normalize)
     else: res = ev(a.run, data, ks=a.k, seed=a.seed)
     _print_eval(a.kind, res, a)
     print(f"metrics written to {a.run}/metrics.json")
@@ -143,7 +143,7 @@ def cmd_index(a):
 
 def cmd_query(a):
     from adde_nb.conditional import conditional_search
-    for h in conditional_search(a.run, a.like, a.condition, a.k, _data_of(a), a.split):
+    for h in conditional_search(a.run, a.like, a.condition, a.k, _data_of(a), a.split, normalize=a.normalize):
         print(f"{h['rank']:>3}  {h['id']:<12} {a.condition}={h['value']}  d={h['distance']:.4f}  {h['path']}")
 
 def cmd_complete(a):
@@ -230,6 +230,7 @@ def _eval_parsers(sub):
         p = ev.add_parser(kind); _run_args(p, k)
         if kind in ('manip', 'outfit'): p.add_argument('--seed', type=int, default=0, help="seed of the query sample and of the random baseline")
         if kind in ('manip', 'cond'): p.add_argument('--backend', choices=['torch', 'faiss'], default='torch', help="search backend")
+        if kind == 'cond': p.add_argument('--normalize', action='store_true', help="on L2-normalised subspaces (default: raw r_c, as in the paper)")
         if kind == 'manip':
             p.add_argument('--n-changes', type=at_least_1, default=1, help="attribute types changed per query")
             p.add_argument('--max-queries', type=at_least_1, default=None)
@@ -248,6 +249,7 @@ def _query_parsers(sub):
     q = sub.add_parser('query', help="conditional similarity: items like IMAGE in one attribute"); _run_args(q, 10)
     q.add_argument('--like', required=True, help="query image"); q.add_argument('--condition', required=True, help="attribute type")
     q.add_argument('--split', choices=SPLITS, default='test'); q.set_defaults(func=cmd_query)
+    q.add_argument('--normalize', action='store_true', help="distances between L2-normalised subspaces (default: raw, as in the paper)")
     c = sub.add_parser('complete', help="outfit completion: best items of a category for an outfit"); _run_args(c, 10)
     c.add_argument('--outfit', nargs='+', required=True, help="images of the outfit"); c.add_argument('--category', required=True)
     c.add_argument('--categories', help="categories of the outfit images, comma-separated, one per image (default: predicted)")

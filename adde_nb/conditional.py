@@ -97,7 +97,7 @@ def train_cond(cfg:CondConfig, data:FashionData=None, resume=False, overwrite=Fa
     return train_run(cfg, data if data is not None else load_data(cfg), cond_learner, resume, overwrite)
 
 # %% ../nbs/12_conditional.ipynb #c016
-def triplet_scores(r, trip, subspace=True, normalize=True):
+def triplet_scores(r, trip, subspace=True, normalize=False):
     "(d(anchor, pos), d(anchor, neg)) per triplet, in the condition's subspace or on the full r"
     t = torch.as_tensor(trip).long()
     f = (lambda i: r[t[:, i], t[:, 3]]) if subspace else (lambda i: r[t[:, i]].flatten(1))
@@ -105,9 +105,9 @@ def triplet_scores(r, trip, subspace=True, normalize=True):
     return (a - p).norm(dim=-1).numpy(), (a - n).norm(dim=-1).numpy()
 
 # %% ../nbs/12_conditional.ipynb #c017
-def conditional_map(r, idx, names, k=10, max_queries=1000, seed=0, backend='torch') -> dict:
-    "mAP@k per condition over a gallery that is also the query set (self excluded)"
-    index = Index(r, normalize=True, backend=backend)
+def conditional_map(r, idx, names, k=10, max_queries=1000, seed=0, backend='torch', normalize=False) -> dict:
+    "mAP@k per condition over a gallery that is also the query set (self excluded), on raw or L2-normalised subspaces"
+    index = Index(r, normalize=normalize, backend=backend)
     rng, res = np.random.default_rng(seed), {}
     for a, nm in enumerate(names):
         q = np.flatnonzero(idx[:, a] >= 0)
@@ -120,30 +120,30 @@ def conditional_map(r, idx, names, k=10, max_queries=1000, seed=0, backend='torc
     return res
 
 # %% ../nbs/12_conditional.ipynb #c018
-def eval_cond(run, data:FashionData=None, k=10, device=None, backend='torch') -> dict:
-    "Triplet accuracy (per type, overall) with baselines, and mAP@k per condition, recorded as `conditional` in metrics.json"
+def eval_cond(run, data:FashionData=None, k=10, device=None, backend='torch', normalize=False) -> dict:
+    "Triplet accuracy (per type, overall) with baselines, and mAP@k per condition; recorded as `conditional` (`conditional_normalized`) in metrics.json"
     model, cfg, schema, data = open_run(run, data, 'cond')
     if not 1 <= k < len(data['test']): raise UsageError(f"--k {k}: between 1 and {len(data['test']) - 1} (the test gallery less the query)")
     trip = cond_triplets(data, 'test', run, cfg.seed)
     r, _ = encode(model.encoder, data, 'test', cfg.size, device=device)
-    res = triplet_accuracy(*triplet_scores(r, trip), trip[:, 3], schema.names)
+    res = triplet_accuracy(*triplet_scores(r, trip, normalize=normalize), trip[:, 3], schema.names)
     set_seed(cfg.seed); untrained = build_cond(cfg, schema).encoder
     r0, _ = encode(untrained, data, 'test', cfg.size, device=device)
-    res['baselines'] = dict(full_representation=triplet_accuracy(*triplet_scores(r, trip, subspace=False), trip[:, 3], schema.names),
-                            untrained=triplet_accuracy(*triplet_scores(r0, trip), trip[:, 3], schema.names))
-    res[f'map@{k}'] = conditional_map(r, data.indices('test'), schema.names, k, backend=backend)
+    res['baselines'] = dict(full_representation=triplet_accuracy(*triplet_scores(r, trip, False, normalize), trip[:, 3], schema.names),
+                            untrained=triplet_accuracy(*triplet_scores(r0, trip, normalize=normalize), trip[:, 3], schema.names))
+    res[f'map@{k}'] = conditional_map(r, data.indices('test'), schema.names, k, backend=backend, normalize=normalize)
     res[f'map@{k}_mean'] = float(np.mean(list(res[f'map@{k}'].values())))
-    res['n_triplets'] = int(len(trip))
-    return record_metrics(run, 'conditional', res, data)
+    res.update(n_triplets=int(len(trip)), normalize=normalize)
+    return record_metrics(run, 'conditional_normalized' if normalize else 'conditional', res, data)
 
 # %% ../nbs/12_conditional.ipynb #c021
-def conditional_search(run, image, condition, k=10, data:FashionData=None, split='test') -> list:
+def conditional_search(run, image, condition, k=10, data:FashionData=None, split='test', normalize=False) -> list:
     "Top-k gallery items most similar to `image` in attribute `condition` alone"
     model, cfg, schema, data = open_run(run, data, 'cond')
     a = schema.type_index(condition)
     if not 1 <= k <= len(data[split]): raise UsageError(f"--k {k}: between 1 and the {len(data[split])} items of the gallery")
     qf = query_features(model, cfg, [image])
-    d, rows = run_index(run, data, split).search(qf, k, subspace=a)
+    d, rows = run_index(run, data, split, normalize=normalize).search(qf, k, subspace=a)
     sp = data[split]
     return [dict(rank=i + 1, id=sp.ids[r], path=str(data.root/sp.paths[r]), distance=float(dd),
                  value=schema.describe(sp.labels[r])[schema.names[a]]) for i, (r, dd) in enumerate(zip(rows[0].tolist(), d[0].tolist()))]
@@ -159,7 +159,7 @@ def cond_figure(run, data:FashionData=None, query=None, conditions=None, k=6, sp
     if query is None:
         ok = np.flatnonzero((idx[:, cs] >= 0).all(1))
         query = int(np.random.default_rng(seed).choice(ok))
-    index = run_index(run, data, split)
+    index = run_index(run, data, split, normalize=False)
     qf = index.feats[query:query + 1]
     rows, qv = [], schema.describe(data[split].labels[query])
     for a in cs:

@@ -603,18 +603,18 @@ def build_index(run, data:FashionData=None, split='test', device=None) -> Path:
     return stem
 
 # %% ../nbs/09_runs.ipynb #x538ec88
-def run_index(run, data:FashionData, split='test', backend='torch') -> Index:
-    "The run's index of `split` of `data`: the saved one when it is fresh, else built (again) first"
+def run_index(run, data:FashionData, split='test', backend='torch', normalize=True) -> Index:
+    "The run's index of `split` of `data`: the saved one when it is fresh, else built (again) first; searched on L2-normalised or raw features"
     stem = Path(run)/f'index_{split}'
     want = provenance(run, data, split)
     if Path(f'{stem}.json').exists():
         feats, meta = load_features(stem)
         bad = stale(meta, want)
-        if not bad: return Index(feats, meta['ids'], normalize=True, backend=backend)
+        if not bad: return Index(feats, meta['ids'], normalize=normalize, backend=backend)
         print(f"{Path(run).name}/index_{split} was built from another {' and '.join(bad)}: rebuilding it")
     build_index(run, data, split)
     feats, meta = load_features(stem)
-    return Index(feats, meta['ids'], normalize=True, backend=backend)
+    return Index(feats, meta['ids'], normalize=normalize, backend=backend)
 
 # %% ../nbs/09_runs.ipynb #x5e7471b
 def query_features(model, cfg, images) -> torch.Tensor:
