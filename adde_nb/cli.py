@@ -12,8 +12,8 @@ from .schema import DataFormatError, UsageError
 
 # %% auto #0
 __all__ = ['KIND_NAMES', 'SPLITS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info', 'train_config', 'cmd_train',
-           'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench', 'cmd_docs', 'cmd_demo', 'Parser',
-           'make_parser', 'main']
+           'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench', 'cmd_docs', 'cmd_report', 'cmd_demo',
+           'Parser', 'make_parser', 'main']
 
 # %% ../nbs/32_cli.ipynb #xa9e3721
 def at_least_1(s) -> int:
@@ -172,6 +172,14 @@ def cmd_docs(a):
     site = build_docs(a.root, a.out, use_quarto=False if a.no_quarto else None)
     print(f"docs site: {site/'index.html'}")
 
+def cmd_report(a):
+    from adde_nb.runs import seed_table, seed_markdown
+    md = seed_markdown(seed_table(a.runs, a.section, a.keys.split(',') if a.keys else ('*',)), a.digits)
+    print(md, end='')
+    if a.out:
+        with open(a.out, "w") as f: f.write(md)
+        print(f"written to {a.out}")
+
 def cmd_demo(a):
     from adde_nb.demo import run_demo
     run_demo(a.preset, a.out, seed=a.seed, resume=a.resume)
@@ -266,6 +274,12 @@ def _other_parsers(sub):
     dc = sub.add_parser('docs', help="README and the docs site from the notebooks (quarto optional)")
     dc.add_argument('--root', default='.'); dc.add_argument('--out', default='_docs'); dc.add_argument('--no-quarto', action='store_true')
     dc.set_defaults(func=cmd_docs)
+    rp = sub.add_parser('report', help="one table of several runs: mean ± sd (n) of each metric per variant (runs differing only in seed)")
+    rp.add_argument('runs', nargs='+', help="run folders of one kind")
+    rp.add_argument('--section', required=True, help="metrics.json section (attributes, manipulation, manipulation_strict, conditional, outfit, ...)")
+    rp.add_argument('--keys', help="comma-separated glob patterns of the metrics to show, e.g. 'adde_m/top@*' (default: all)")
+    rp.add_argument('--digits', type=at_least_1, default=4); rp.add_argument('--out', help="also write the markdown table here")
+    rp.set_defaults(func=cmd_report)
     d = sub.add_parser('demo', help="the whole pipeline on synthetic data, with a report")
     d.add_argument('--preset', choices=['tiny', 'small', 'paper'], default='small')
     d.add_argument('--out', default='runs/demo'); d.add_argument('--seed', type=int, default=0)

@@ -27,15 +27,15 @@ from .index import encode, backbone_features, save_features, load_features, Inde
 
 # %% auto #0
 __all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KINDS', 'RESULTS_FORMAT', 'REFERENCE_ADAM',
-           'quiet_progress', 'NoLog', 'RunError', 'save_arrays', 'load_arrays', 'write_json', 'read_json', 'one_of',
-           'opt', 'TrainConfig', 'EncoderConfig', 'ManipConfig', 'CondConfig', 'OutfitConfig', 'options',
-           'check_config', 'RunKind', 'run_kind', 'kind_fn', 'build_encoder', 'encoder_of', 'versions', 'save_config',
-           'origin', 'load_config', 'save_weights', 'load_weights', 'file_hash', 'load_run', 'reader_options',
-           'load_data', 'check_schema', 'open_run', 'init_from', 'inherit_encoder', 'provenance', 'stale',
-           'update_metrics', 'record_metrics', 'expected', 'why_stale', 'fresh_metrics', 'rng_state', 'set_rng_state',
-           'RunCheckpoint', 'load_checkpoint', 'SelectBest', 'task_model', 'train_sources', 'mixed_precision',
-           'task_learner', 'prepare_folder', 'fit_schedule', 'train_run', 'build_index', 'run_index', 'query_features',
-           'plot_training']
+           'IGNORED_IN_VARIANT', 'quiet_progress', 'NoLog', 'RunError', 'save_arrays', 'load_arrays', 'write_json',
+           'read_json', 'one_of', 'opt', 'TrainConfig', 'EncoderConfig', 'ManipConfig', 'CondConfig', 'OutfitConfig',
+           'options', 'check_config', 'RunKind', 'run_kind', 'kind_fn', 'build_encoder', 'encoder_of', 'versions',
+           'save_config', 'origin', 'load_config', 'save_weights', 'load_weights', 'file_hash', 'load_run',
+           'reader_options', 'load_data', 'check_schema', 'open_run', 'init_from', 'inherit_encoder', 'provenance',
+           'stale', 'update_metrics', 'record_metrics', 'expected', 'why_stale', 'fresh_metrics', 'rng_state',
+           'set_rng_state', 'RunCheckpoint', 'load_checkpoint', 'SelectBest', 'task_model', 'train_sources',
+           'mixed_precision', 'task_learner', 'prepare_folder', 'fit_schedule', 'train_run', 'build_index', 'run_index',
+           'query_features', 'flat_numbers', 'variant_groups', 'seed_table', 'seed_markdown', 'plot_training']
 
 # %% ../nbs/09_runs.ipynb #x18043e7
 def quiet_progress(force=False):
@@ -625,6 +625,51 @@ def query_features(model, cfg, images) -> torch.Tensor:
     x = torch.as_tensor(np.stack(arrs)).permute(0, 3, 1, 2)
     with torch.no_grad(): return encoder_of(model).eval().embed(x)
 
+# %% ../nbs/09_runs.ipynb #xb6abf83
+def flat_numbers(d:dict, prefix='') -> dict:
+    "The finite numbers of a nested metrics section as {'path/to/key': value}; provenance, lists and flags left out"
+    out = {}
+    for k, v in d.items():
+        if k == 'provenance': continue
+        if isinstance(v, dict): out.update(flat_numbers(v, f'{prefix}{k}/'))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v): out[f'{prefix}{k}'] = float(v)
+    return out
+
+IGNORED_IN_VARIANT = ('seed', 'out', 'data', 'images')           # options in which the runs of one variant may differ
+
+# %% ../nbs/09_runs.ipynb #x6ceea6c
+def variant_groups(runs) -> dict:
+    "Label → run folders, grouping runs whose options differ only in `IGNORED_IN_VARIANT`; labels name the options that set groups apart"
+    cfgs = {str(r): load_config(r)[0] for r in runs}
+    kinds = sorted({c.kind for c in cfgs.values()})
+    if len(kinds) > 1: raise UsageError(f"runs of several kinds ({', '.join(kinds)}): a table gathers runs of one kind")
+    opts = {r: {k: v for k, v in asdict(c).items() if k not in IGNORED_IN_VARIANT} for r, c in cfgs.items()}
+    differ = [k for k in next(iter(opts.values())) if len({json.dumps(o.get(k)) for o in opts.values()}) > 1]
+    groups = {}
+    for r, o in opts.items(): groups.setdefault(', '.join(f'{k}={o[k]}' for k in differ) or 'all runs', []).append(r)
+    return groups
+
+def seed_table(runs, section, keys=('*',), data:FashionData=None):
+    "DataFrame: one row per variant, columns (metric, mean | sd | n) over its runs, for the metrics of `section` matching the globs `keys`"
+    import pandas as pd
+    from fnmatch import fnmatch
+    rows = {}
+    for label, rs in variant_groups(runs).items():
+        df = pd.DataFrame([flat_numbers(fresh_metrics(r, section, data)) for r in rs])
+        bad = [k for k in keys if not any(fnmatch(c, k) for c in df.columns)]
+        if bad: raise UsageError(f"--keys {', '.join(bad)}: no number of section {section!r} matches (it has {', '.join(list(df.columns)[:10])}, ...)")
+        df = df[[c for c in df.columns if any(fnmatch(c, k) for k in keys)]]
+        rows[label] = pd.concat({'mean': df.mean(), 'sd': df.std(ddof=1), 'n': df.count()}, axis=1).stack()
+    return pd.DataFrame(rows).T
+
+# %% ../nbs/09_runs.ipynb #x562ebd2
+def seed_markdown(t, digits=4) -> str:
+    "A `seed_table` as a markdown table of 'mean ± sd (n)' cells (sd '–' for one run)"
+    metrics = list(dict.fromkeys(m for m, _ in t.columns))
+    cell = lambda r, m: (f"{r[(m, 'mean')]:.{digits}f} ± " + ('–' if r[(m, 'n')] < 2 else f"{r[(m, 'sd')]:.{digits}f}") + f" ({int(r[(m, 'n')])})")
+    return ('| | ' + ' | '.join(metrics) + ' |\n|---|' + '---|'*len(metrics) + '\n'
+            + ''.join(f"| {i} | " + ' | '.join(cell(r, m) for m in metrics) + ' |\n' for i, r in t.iterrows()))
+
 # %% ../nbs/09_runs.ipynb #x662a005
 def plot_training(run, keys=None):
     "Training curves of a run (losses and metrics per epoch, from metrics.json)"
@@ -635,6 +680,10 @@ def plot_training(run, keys=None):
     log[[k for k in keys if 'loss' in k]].plot(ax=axs[0], title='losses')
     rest = [k for k in keys if 'loss' not in k]
     if rest: log[rest].plot(ax=axs[1], title='terms and metrics')
+    sel = read_json(Path(run)/'metrics.json', {}).get('selection')
+    if sel:                                                          # the validation curve and the epoch it selected
+        axs[1].plot([e['epoch'] for e in sel['curve']], [e['score'] for e in sel['curve']], 'k--', label=sel['metric'])
+        axs[1].axvline(sel['selected_epoch'], color='tab:green', lw=1, label='selected epoch'); axs[1].legend(fontsize=7)
     for ax in axs: ax.set_xlabel('epoch')
     fig.tight_layout()
     return fig

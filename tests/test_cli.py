@@ -104,6 +104,9 @@ def test_train_eval_query_complete(flow):
     assert (flow.manip/'manip_rankings.npz').exists()
     c, out, _ = run('eval', 'manip', '--run', flow.manip, '--k', '10', '--protocol', 'strict')
     assert c == 0 and 'strict protocol' in out and (flow.manip/'manip_rankings_strict.npz').exists()
+    c, out, _ = run('report', flow.manip, '--section', 'manipulation', '--keys', 'adde_m/top@*', '--digits', 3)
+    top10 = json.loads((flow.manip/'metrics.json').read_text())['manipulation']['adde_m']['top@10']
+    assert c == 0 and f'| all runs | {top10:.3f} ± – (1) |' in out and 'adde_m/top@20' in out, out
     c, out, _ = run('eval', 'cond', '--run', flow.cond)
     assert c == 0 and 'full representation' in out
     c, out, _ = run('query', '--run', flow.cond, '--like', flow.img, '--condition', 'color', '--k', 5)
@@ -133,6 +136,8 @@ def _cases(f):
         (('eval', 'manip', '--run', f.manip, '--k', 100000), 2, ['--k 100000', 'at most']),
         (('eval', 'manip', '--run', f.manip, '--n-changes', 99), 2, ['--n-changes 99']),
         (('eval', 'manip', '--run', f.manip, '--protocol', 'reference'), 2, ["invalid choice: 'reference'", "'paper', 'strict'"]),
+        (('report', f.manip, f.enc, '--section', 'attributes'), 2, ['runs of several kinds (encoder, manip)']),
+        (('report', f.manip, '--section', 'manipulation', '--keys', 'top@99'), 2, ['--keys top@99: no number']),
         (('eval', 'manip', '--run', f.enc), 2, ['is an encoder run; this needs a manip run']),
         (('eval', 'outfit', '--run', f.manip), 2, ['is a manip run; this needs an outfit run']),
         (('eval', 'cond', '--run', f.cond, '--k', 100000), 2, ['--k 100000']),
