@@ -110,7 +110,7 @@ def _print_eval(kind, res, a):
         ks = sorted(a.k)
         print(f"{res['n_queries']} queries, gallery {res['gallery']}, {res['protocol']} protocol")
         print('method'.ljust(24) + ''.join(f"top@{k}".rjust(9) for k in ks) + ''.join(f"ndcg@{k}".rjust(9) for k in ks))
-        for nm, label in RANKERS.items():
+        for nm, label in ((nm, l) for nm, l in RANKERS.items() if nm in res):
             r = res[nm]; print(label.ljust(24) + ''.join(f"{r[f'top@{k}']:9.4f}" for k in ks) + ''.join(f"{r[f'ndcg@{k}']:9.4f}" for k in ks))
         print(f"latency: {res['latency_ms']['batched_ms']:.3f} ms/query batched, {res['latency_ms']['single_ms']:.3f} ms/query single")
     elif kind == 'cond':

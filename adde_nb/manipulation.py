@@ -28,10 +28,11 @@ from .index import encode, Index
 from .runs import *
 
 # %% auto #0
-__all__ = ['RANKERS', 'PROTOCOLS', 'MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss', 'MarginSchedule',
-           'two_step_lr', 'build_manip', 'held_out', 'manip_triplets', 'valid_queries', 'valid_top', 'manip_learner',
-           'train_manip', 'eval_queries', 'attribute_prediction_ranking', 'check_protocol', 'evaluation_name',
-           'rankings_file', 'load_rankings', 'ranking_hits', 'check_ks', 'eval_manip', 'manip_table', 'manip_figure']
+__all__ = ['HYBRID_GRID', 'RANKERS', 'PROTOCOLS', 'MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss',
+           'MarginSchedule', 'two_step_lr', 'build_manip', 'held_out', 'manip_triplets', 'valid_queries', 'valid_top',
+           'manip_learner', 'train_manip', 'eval_queries', 'attribute_prediction_ranking', 'predicted_values',
+           'agreement_ranking', 'hybrid_weight', 'check_protocol', 'evaluation_name', 'rankings_file', 'load_rankings',
+           'ranking_hits', 'check_ks', 'eval_manip', 'manip_table', 'manip_figure']
 
 # %% ../nbs/11_manipulation.ipynb #c006
 class MemoryBlock(nn.Module):
@@ -221,6 +222,41 @@ def attribute_prediction_ranking(pred_idx, target_idx, r_ref, r_gallery, k, excl
         out.append(key.topk(k, dim=1).indices)
     return torch.cat(out)
 
+# %% ../nbs/11_manipulation.ipynb #xd4dccce
+def predicted_values(logits, schema) -> torch.Tensor:
+    "(N, n) predicted value index of every type from (N, J) logits"
+    return torch.stack([torch.as_tensor(logits)[:, schema.block(a)].argmax(1) for a in range(schema.n)], 1)
+
+def agreement_ranking(pred_idx, target_idx, r_query, r_gallery, k, weight, exclude=None, chunk=512):
+    "Gallery rows ranked by `weight` × matches of predicted values with the target's labelled types minus the squared distance (unit vectors)"
+    g = F.normalize(torch.as_tensor(r_gallery).flatten(1).float(), dim=-1)
+    q = F.normalize(torch.as_tensor(r_query).flatten(1).float(), dim=-1)
+    P, T = torch.as_tensor(pred_idx), torch.as_tensor(target_idx)
+    out = []
+    for s in range(0, len(T), chunk):
+        t = T[s:s+chunk]
+        score = ((P[None] == t[:, None]) & (t[:, None] >= 0)).sum(-1).float()          # (q, N) matched types
+        key = weight*score - torch.cdist(q[s:s+chunk], g).pow(2)                          # distances in [0, 4]
+        if exclude is not None: key[torch.arange(len(t)), torch.as_tensor(exclude[s:s+chunk])] = float('-inf')
+        out.append(key.topk(k, dim=1).indices)
+    return torch.cat(out)
+
+# %% ../nbs/11_manipulation.ipynb #x98dbc7c
+HYBRID_GRID = (0., 0.05, 0.1, 0.2, 0.5, 1., 2., 10.)
+
+@torch.no_grad()
+def hybrid_weight(model, cfg, data:FashionData, max_queries=500, k=30, grid=HYBRID_GRID) -> tuple:
+    "(weight, {weight: validation top@k}) of the hybrid ranker, chosen on queries among held-out training items; (None, {}) without any"
+    held = held_out(cfg, data)
+    q = valid_queries(data.schema, data['train'].labels, held, max_queries, cfg.seed)
+    if not len(q['ref']): return None, {}
+    r, logits = encode(model.encoder, data, 'train', cfg.size, rows=held, progress=False)
+    r_man = model.manipulate(r[q['ref']], torch.as_tensor(q['indicator']).float())
+    pred, tgt = predicted_values(logits, data.schema), data.schema.to_indices(q['target'])
+    curve = {w: float(exact_hits(agreement_ranking(pred, tgt, r_man, r, min(k, len(held)), w).numpy(), q['gallery'], q['target']).any(1).mean())
+             for w in grid}
+    return min(w for w, v in curve.items() if v == max(curve.values())), curve
+
 # %% ../nbs/11_manipulation.ipynb #c040
 def _latency(fn, q_batch, q_one, n_single=20):
     t = time.perf_counter(); fn(q_batch); tb = (time.perf_counter() - t)/len(q_batch)
@@ -229,7 +265,7 @@ def _latency(fn, q_batch, q_one, n_single=20):
     return dict(batched_ms=1000*tb, single_ms=1000*(time.perf_counter() - t)/max(min(n_single, len(q_one)), 1))
 
 # %% ../nbs/11_manipulation.ipynb #c041
-RANKERS = {'adde_m': 'ADDE-M', 'attribute_prediction': 'attribute prediction', 'no_manipulation': 'no manipulation'}
+RANKERS = {'adde_m': 'ADDE-M', 'hybrid': 'hybrid (ours)', 'attribute_prediction': 'attribute prediction', 'no_manipulation': 'no manipulation'}
 
 PROTOCOLS = {'paper': "the reference image stays in the gallery (the reference code's protocol)",
              'strict': "the reference image is left out of its own ranking"}
@@ -281,17 +317,19 @@ def eval_manip(run, data:FashionData=None, ks=(10, 20, 30, 40, 50), n_changes=1,
     ref, ind, tgt = (torch.as_tensor(q[k]) for k in ('ref', 'indicator', 'target'))
     K, index = max(ks), Index(r_g, normalize=True, backend=backend)
     with torch.no_grad(): r_man = model.manipulate(r_g[ref], ind.float())
-    pred = torch.stack([logits[:, schema.block(a)].argmax(1) for a in range(schema.n)], 1)
+    pred, tgt_i = predicted_values(logits, schema), schema.to_indices(tgt.numpy())
     ex = ref if protocol == 'strict' else None
+    ex_np = None if ex is None else ex.numpy()
     ranked = dict(adde_m=index.search(r_man, K, exclude=ex)[1], no_manipulation=index.search(r_g[ref], K, exclude=ex)[1],
-                  attribute_prediction=attribute_prediction_ranking(pred, schema.to_indices(tgt.numpy()), r_g[ref], r_g, K,
-                                                                    None if ex is None else ex.numpy()))
+                  attribute_prediction=attribute_prediction_ranking(pred, tgt_i, r_g[ref], r_g, K, ex_np))
+    w, curve = hybrid_weight(model, cfg, data)
+    if w is not None: ranked['hybrid'] = agreement_ranking(pred, tgt_i, r_man, r_g, K, w, ex_np)
     res = {nm: manipulation_metrics(rk.numpy(), G, tgt.numpy(), ind.numpy(), schema, ks) for nm, rk in ranked.items()}
     with torch.no_grad():
         res['latency_ms'] = _latency(lambda i: index.search(model.manipulate(r_g[ref[i]], ind[i].float()), K, exclude=None if ex is None else ref[i]),
                                      torch.arange(len(ref)), torch.arange(len(ref)))
     res.update(n_queries=len(ref), n_changes=n_changes, gallery=len(G), backend=backend, types=list(types) if types else None,
-               protocol=protocol)
+               protocol=protocol, hybrid_weight=w, hybrid_validation={str(k): v for k, v in curve.items()})
     prov = provenance(run, data, 'test')
     save_arrays(Path(run)/rankings_file(n_changes, protocol), protocol=np.array(protocol), query_ref=ref.numpy(), indicator=ind.numpy().astype(np.int8),
                 target=tgt.numpy().astype(np.int8), gallery_labels=G.astype(np.int8), attr_offsets=schema.offsets,
@@ -306,7 +344,8 @@ def manip_table(runs:dict, ks=(10, 20, 30, 40, 50), metric='top', protocol='pape
     ms = {name: fresh_metrics(run, evaluation_name(1, protocol)) for name, run in runs.items()}
     rows = {name: cols(m['adde_m']) for name, m in ms.items()}
     first = next(iter(ms.values()))
-    rows.update({f'baseline: {RANKERS[nm]}': cols(first[nm]) for nm in RANKERS if nm != 'adde_m'})
+    if 'hybrid' in first: rows[f"hybrid (ours, weight {first['hybrid_weight']:g} chosen on validation)"] = cols(first['hybrid'])
+    rows.update({f'baseline: {RANKERS[nm]}': cols(first[nm]) for nm in RANKERS if nm not in ('adde_m', 'hybrid') and nm in first})
     return pd.DataFrame(rows).T
 
 # %% ../nbs/11_manipulation.ipynb #c053

@@ -70,7 +70,8 @@ def test_baseline_metrics_recomputed_from_rankings(demo, protocol):
     z = _rankings(out/'manip', protocol)
     m = _section(out/'manip', protocol)
     G, tgt = z['gallery_labels'], z['target']
-    for name in ('no_manipulation', 'attribute_prediction'):
+    assert 'hybrid' in z, "the hybrid ranker (weight chosen on validation) is evaluated"
+    for name in ('no_manipulation', 'attribute_prediction', 'hybrid'):
         ranked = z[name]
         assert ranked.shape == z['adde_m'].shape
         returned = (ranked == z['query_ref'][:, None]).any(1)
