@@ -635,7 +635,7 @@ def flat_numbers(d:dict, prefix='') -> dict:
         elif isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v): out[f'{prefix}{k}'] = float(v)
     return out
 
-IGNORED_IN_VARIANT = ('seed', 'out', 'data', 'images')           # options in which the runs of one variant may differ
+IGNORED_IN_VARIANT = ('seed', 'out', 'data', 'images', 'init')   # options in which the runs of one variant may differ (each seed its own encoder)
 
 # %% ../nbs/09_runs.ipynb #x6ceea6c
 def variant_groups(runs) -> dict:
