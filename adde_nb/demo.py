@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64, html, json, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
-from .runs import read_json, write_json, run_kind, kind_fn, fresh_metrics, load_config
+import numpy as np
+from .runs import read_json, write_json, run_kind, kind_fn, fresh_metrics, load_config, seed_table
 
 # %% auto #0
 __all__ = ['PRESETS', 'LOSS_TERMS', 'ABLATIONS', 'Preset', 'Stages', 'stage', 'ablation_set', 'manip_stage', 'attribute_table',
-           'conditional_table', 'outfit_table', 'result_tables', 'md_table', 'write_report', 'run_demo', 'tiny_demo']
+           'conditional_table', 'outfit_table', 'result_tables', 'md_table', 'write_report', 'run_demo', 'tiny_demo',
+           'seeded_ablation', 'ablation_table', 'paired_diffs', 'diff_text']
 
 # %% ../nbs/30_demo.ipynb #c006
 @dataclass
@@ -251,3 +253,30 @@ def tiny_demo() -> tuple:
     from adde_nb.pretraining import cached
     out = cached('tiny-demo', lambda f: run_demo('tiny', f/'demo', seed=0, quiet=True))/'demo'
     return out, read_json(out/'results.json')
+
+# %% ../nbs/30_demo.ipynb #x2563884
+def seeded_ablation(data, out, seeds=(0, 1, 2), ablations=ABLATIONS, enc_kw=None, manip_kw=None, eval_kw=None, resume=True, **common) -> tuple:
+    "For each seed s: an encoder (`common` + `enc_kw`) in `out/seed<s>/encoder`, and ADDE-M with `ablations` from it (`common` + `manip_kw`); ({s: encoder}, {s: {variant: run}})"
+    enc, runs = {}, {}
+    for s in seeds:
+        enc[s] = stage('encoder', data, Path(out)/f'seed{s}'/'encoder', resume, seed=s, **common, **(enc_kw or {}))
+        runs[s] = manip_stage(data, Path(out)/f'seed{s}', ablations, resume, eval_kw, init=enc[s], seed=s, **common, **(manip_kw or {}))
+    return enc, runs
+
+def ablation_table(runs:dict, section='manipulation', keys=('adde_m/top@*',)):
+    "One row per variant of `runs` (seed → variant → run folder), columns (metric, mean | sd | n) over the seeds"
+    import pandas as pd
+    seeds = list(runs)
+    return pd.concat({v: seed_table([runs[s][v] for s in seeds], section, keys).iloc[0] for v in runs[seeds[0]]}, axis=1).T
+
+# %% ../nbs/30_demo.ipynb #xd992a3e
+def paired_diffs(a:dict, b:dict, ks=(10, 30, 50), n_boot=2000, seed=0) -> dict:
+    "k → (mean, sd over seeds, lower, upper) of top@k of hits `a` − hits `b` (seed → (Q, K) hits on the same queries); the interval pools every seed's queries"
+    from adde_nb.metrics import paired_topk_diff
+    per = np.array([[a[s][:, :k].any(1).mean() - b[s][:, :k].any(1).mean() for k in ks] for s in a])
+    ci = paired_topk_diff(np.concatenate(list(a.values())), np.concatenate([b[s] for s in a]), ks, n_boot, seed)
+    return {k: (float(per[:, i].mean()), float(per[:, i].std(ddof=1)) if len(per) > 1 else float('nan'), ci[k][1], ci[k][2]) for i, k in enumerate(ks)}
+
+def diff_text(d:dict) -> dict:
+    "'top@k' → '+mean ± sd [lower, upper]' of a `paired_diffs` result"
+    return {f'top@{k}': f"{m:+.4f} ± {'–' if sd != sd else f'{sd:.4f}'} [{lo:+.4f}, {hi:+.4f}]" for k, (m, sd, lo, hi) in d.items()}
