@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .schema import Schema                     # first: adde_nb silences fastai's import-time torch.jit warning
 from fastai.learner import Metric
-from .schema import Schema
 
 # %% auto #0
 __all__ = ['IMAGENET_STATS', 'TF_STATS', 'BACKBONES', 'Backbone', 'efficientnet_lite0_imagenet', 'make_backbone', 'ADDE',
