@@ -201,11 +201,11 @@ def _data_parsers(sub):
     s.add_argument('--difficulty', choices=DIFFICULTY_NAMES, default='standard',
                    help="standard: 9 types, 42 values; easy: the same, calmer photos; hard: 16 types, 100 values, close values, "
                         "clutter, casts, occlusion and 3%% label noise (default: standard)")
-    s.add_argument('--n-items', type=at_least_1, default=None, help="items to generate (default: 2000; 12000 for hard)")
+    s.add_argument('--n-items', type=at_least_1, default=None, help="items to generate (default: 2000; 15000 for hard)")
     s.add_argument('--seed', type=int, default=0)
     s.add_argument('--size', type=at_least_1, default=64, help="image size in pixels")
     s.add_argument('--test-frac', type=float, default=None,
-                   help="share of product families in the test split (the gallery) (default: 0.2; 0.4 for hard)")
+                   help="share of product families in the test split (the gallery) (default: 0.2; 0.33 for hard)")
     s.add_argument('--workers', type=at_least_1, default=None, help="render processes (default: up to 4)")
     s.add_argument('--overwrite', action='store_true', help="replace an existing dataset in --out")
     s.add_argument('--quiet', action='store_true')

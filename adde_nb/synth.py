@@ -140,9 +140,9 @@ HARD_PRIORS = {
 HARD = SynthSpec('hard', HARD_TYPES, HARD_APPLIES, HARD_COLORS, style_priors=HARD_PRIORS,
                  variant_weights=dict(color=6, pattern=2, **{t: 1 for t in HARD_TYPES if t not in ('category', 'color', 'pattern', 'style')}),
                  neutrals=('black', 'charcoal', 'grey', 'silver', 'white', 'ivory', 'beige', 'tan', 'brown', 'navy'),
-                 requires=dict(print='pattern'), n_items=12000, test_frac=0.4,
-                 scale=(0.6, 1.0), turn=0.45, shift=0.1, bg=(70, 250), shade=(0.8, 1.16), tint=16, noise=5.0,
-                 clutter=6, cast=0.12, occlude=0.35, blur=0.3, label_noise=0.03)
+                 requires=dict(print='pattern'), n_items=15000, test_frac=0.33,
+                 scale=(0.68, 1.0), turn=0.35, shift=0.08, bg=(120, 250), shade=(0.84, 1.14), tint=12, noise=4.0,
+                 clutter=4, cast=0.08, occlude=0.2, blur=0.15, label_noise=0.03)
 DIFFICULTIES = dict(easy=EASY, standard=STANDARD, hard=HARD)
 
 def synth_spec(difficulty='standard') -> SynthSpec:
@@ -508,13 +508,13 @@ def _clutter(img, rng, W, n):
         if kind == 0: d.line([(x0, y0), (x0 + s[0]*rng.choice([-1, 1]), y0 + s[1])], fill=255, width=int(rng.integers(1, max(2, W//16))))
         elif kind == 1: d.rectangle([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
         else: d.ellipse([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
-        img = _blend(img, m, rng.uniform(0, 255, 3), rng.uniform(0.3, 0.9))
+        img = _blend(img, m, rng.uniform(0, 255, 3), rng.uniform(0.2, 0.6))
     return img
 
 def _occlude(img, rng, W):
-    "A box or disc 15–30 % of the image wide, of a random colour, somewhere over the middle of the image"
+    "A box or disc 12–25 % of the image wide, of a random colour, somewhere over the middle of the image"
     m = Image.new('L', (W, W)); d = ImageDraw.Draw(m)
-    s, (cx, cy) = rng.uniform(0.15, 0.3)*W, rng.uniform(0.25, 0.75, 2)*W
+    s, (cx, cy) = rng.uniform(0.12, 0.25)*W, rng.uniform(0.25, 0.75, 2)*W
     (d.rectangle if rng.uniform() < 0.5 else d.ellipse)([cx - s/2, cy - s/2, cx + s/2, cy + s/2], fill=255)
     return _blend(img, m, rng.uniform(0, 255, 3))
 
