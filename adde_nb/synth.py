@@ -141,8 +141,8 @@ HARD = SynthSpec('hard', HARD_TYPES, HARD_APPLIES, HARD_COLORS, style_priors=HAR
                  variant_weights=dict(color=6, pattern=2, **{t: 1 for t in HARD_TYPES if t not in ('category', 'color', 'pattern', 'style')}),
                  neutrals=('black', 'charcoal', 'grey', 'silver', 'white', 'ivory', 'beige', 'tan', 'brown', 'navy'),
                  requires=dict(print='pattern'), n_items=15000, test_frac=0.33,
-                 scale=(0.68, 1.0), turn=0.35, shift=0.08, bg=(120, 250), shade=(0.84, 1.14), tint=12, noise=4.0,
-                 clutter=4, cast=0.08, occlude=0.2, blur=0.15, label_noise=0.03)
+                 scale=(0.72, 0.98), turn=0.3, shift=0.07, bg=(140, 250), shade=(0.86, 1.12), tint=10, noise=3.0,
+                 clutter=3, cast=0.05, occlude=0.12, blur=0.08, label_noise=0.03)
 DIFFICULTIES = dict(easy=EASY, standard=STANDARD, hard=HARD)
 
 def synth_spec(difficulty='standard') -> SynthSpec:
@@ -279,17 +279,17 @@ def _closure(cv, top, bottom):
     if cl == 'zip': cv.poly(cv.trim, [(0.494, y0), (0.506, y0), (0.506, y1), (0.494, y1)])
     elif cl in ('buttons', 'double-breasted'):
         for x in ((0.5,) if cl == 'buttons' else (0.46, 0.54)):
-            for yy in np.linspace(y0, y1, 5): cv.trim.ellipse(cv.box([(x-0.014, yy-0.014), (x+0.014, yy+0.014)]), fill=255)
+            for yy in np.linspace(y0, y1, 5): cv.trim.ellipse(cv.box([(x-0.018, yy-0.018), (x+0.018, yy+0.018)]), fill=255)
 
 def _hem(cv, x0, x1, y):
     "A band along the hem from `x0` to `x1` at height `y`, or a fringe below it"
     h = cv.values.get('hem')
-    if h == 'banded': cv.poly(cv.trim, [(x0, y-0.035), (x1, y-0.035), (x1, y), (x0, y)])
+    if h == 'banded': cv.poly(cv.trim, [(x0, y-0.045), (x1, y-0.045), (x1, y), (x0, y)])
     elif h == 'fringed':
         for x in np.linspace(x0 + 0.01, x1 - 0.01, max(3, int((x1 - x0)/0.03))):
-            cv.trim.line(cv.px([(x, y), (x, y + 0.05)]), fill=255, width=cv.stroke(0.2, least=1))
+            cv.trim.line(cv.px([(x, y), (x, y + 0.06)]), fill=255, width=cv.stroke(0.25, least=1))
 
-def _pocket(cv, cx, cy, s=0.09):
+def _pocket(cv, cx, cy, s=0.11):
     "An outlined pocket with its top centre at (`cx`, `cy`), with a flap over it or without"
     p = cv.values.get('pocket')
     if p not in ('patch', 'flap'): return
@@ -344,7 +344,7 @@ def _draw_bottoms(cv):
     for s in (-1, 1): cv.poly(cv.garment, [(0.5+s*w, 0.18), (0.5, 0.18), (0.5, 0.32), (0.5+s*0.018, end), (0.5+s*(w+flare), end)])
     cv.poly(cv.trim, [(0.5-w, 0.18), (0.5+w, 0.18), (0.5+w, 0.225), (0.5-w, 0.225)])
     for s in (-1, 1): _hem(cv, *sorted((0.5+s*0.018, 0.5+s*(w+flare))), end)
-    _pocket(cv, 0.5 + w*0.55, 0.25, 0.07)
+    _pocket(cv, 0.5 + w*0.55, 0.25, 0.09)
     return (0.5 - w*0.5, 0.30)
 
 # %% ../nbs/05_synth.ipynb #x2d578a7
@@ -355,7 +355,7 @@ _SHOES = {   # style -> (upper, on the garment; sole or heel, on the trim)
                [(0.18, 0.67), (0.28, 0.67), (0.27, 0.76), (0.20, 0.76)]),
     'casual': ([(0.24, 0.28), (0.46, 0.28), (0.48, 0.52), (0.80, 0.58), (0.82, 0.68), (0.24, 0.68)],
                [(0.23, 0.68), (0.83, 0.68), (0.83, 0.73), (0.23, 0.73)])}
-_HEELS = {'flat': 0.0, 'low': 0.035, 'mid': 0.07, 'high': 0.11}
+_HEELS = {'flat': 0.0, 'low': 0.045, 'mid': 0.09, 'high': 0.14}
 
 def _draw_shoes(cv):
     "Shoe: a trainer with a thick sole (sporty), a pump with a heel (formal) or an ankle boot (casual); a heel block under it as tall as the item's heel"
@@ -508,7 +508,7 @@ def _clutter(img, rng, W, n):
         if kind == 0: d.line([(x0, y0), (x0 + s[0]*rng.choice([-1, 1]), y0 + s[1])], fill=255, width=int(rng.integers(1, max(2, W//16))))
         elif kind == 1: d.rectangle([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
         else: d.ellipse([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
-        img = _blend(img, m, rng.uniform(0, 255, 3), rng.uniform(0.2, 0.6))
+        img = _blend(img, m, rng.uniform(0, 255, 3), rng.uniform(0.15, 0.4))
     return img
 
 def _occlude(img, rng, W):
