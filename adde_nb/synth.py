@@ -141,8 +141,8 @@ HARD = SynthSpec('hard', HARD_TYPES, HARD_APPLIES, HARD_COLORS, style_priors=HAR
                  variant_weights=dict(color=6, pattern=2, **{t: 1 for t in HARD_TYPES if t not in ('category', 'color', 'pattern', 'style')}),
                  neutrals=('black', 'charcoal', 'grey', 'silver', 'white', 'ivory', 'beige', 'tan', 'brown', 'navy'),
                  requires=dict(print='pattern'), n_items=15000, test_frac=0.33,
-                 scale=(0.72, 0.98), turn=0.3, shift=0.07, bg=(140, 250), shade=(0.86, 1.12), tint=10, noise=3.0,
-                 clutter=3, cast=0.05, occlude=0.12, blur=0.08, label_noise=0.03)
+                 scale=(0.76, 0.98), turn=0.25, shift=0.07, bg=(150, 248), shade=(0.88, 1.1), tint=8, noise=2.5,
+                 clutter=2, cast=0.04, occlude=0.08, blur=0.05, label_noise=0.03)
 DIFFICULTIES = dict(easy=EASY, standard=STANDARD, hard=HARD)
 
 def synth_spec(difficulty='standard') -> SynthSpec:
@@ -508,7 +508,7 @@ def _clutter(img, rng, W, n):
         if kind == 0: d.line([(x0, y0), (x0 + s[0]*rng.choice([-1, 1]), y0 + s[1])], fill=255, width=int(rng.integers(1, max(2, W//16))))
         elif kind == 1: d.rectangle([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
         else: d.ellipse([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
-        img = _blend(img, m, rng.uniform(0, 255, 3), rng.uniform(0.15, 0.4))
+        img = _blend(img, m, rng.uniform(0, 255, 3), rng.uniform(0.1, 0.3))
     return img
 
 def _occlude(img, rng, W):
