@@ -11,9 +11,9 @@ from . import __version__
 from .schema import DataFormatError, UsageError
 
 # %% auto #0
-__all__ = ['KIND_NAMES', 'SPLITS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info', 'train_config', 'cmd_train',
-           'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench', 'cmd_docs', 'cmd_report', 'cmd_demo',
-           'Parser', 'make_parser', 'main']
+__all__ = ['KIND_NAMES', 'DIFFICULTY_NAMES', 'SPLITS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info',
+           'train_config', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench', 'cmd_docs',
+           'cmd_report', 'cmd_demo', 'Parser', 'make_parser', 'main']
 
 # %% ../nbs/32_cli.ipynb #xa9e3721
 def at_least_1(s) -> int:
@@ -32,9 +32,10 @@ def int_list(s) -> tuple:
 def cmd_data_synth(a):
     from adde_nb.synth import synth_dataset
     st = synth_dataset(a.out, n_items=a.n_items, seed=a.seed, size=a.size, test_frac=a.test_frac, n_workers=a.workers,
-                       progress=not a.quiet, overwrite=a.overwrite)
-    print(f"wrote {st['n_items']} items ({st['train']} train, {st['test']} test), {st['triplets']} manipulation triplets, "
-          f"{st['queries']} manipulation queries, outfits {st['outfits']} to {a.out}")
+                       progress=not a.quiet, overwrite=a.overwrite, difficulty=a.difficulty)
+    noise = f", {st['noisy_labels']} noisy labels" if st['noisy_labels'] else ''
+    print(f"wrote {st['n_items']} {st['difficulty']} items ({st['train']} train, {st['test']} test), {st['triplets']} manipulation triplets, "
+          f"{st['queries']} manipulation queries, outfits {st['outfits']}{noise} to {a.out}")
     print(f"benchmark: {st['n_items']} items at {a.size} px in {st['seconds']:.1f} s = {st['items_per_s']:.0f} items/s "
           f"({a.workers or 'auto'} workers)")
     empty = [k for k, v in st['outfits'].items() if not v]
@@ -51,6 +52,7 @@ def cmd_data_info(a):
 
 # %% ../nbs/32_cli.ipynb #c009
 KIND_NAMES = ('encoder', 'manip', 'cond', 'outfit')   # the keys of runs.KINDS, known without importing torch
+DIFFICULTY_NAMES = ('easy', 'standard', 'hard')         # the keys of synth.DIFFICULTIES, known without importing it
 _TYPES = dict(int=int, float=float, str=str, bool=bool)
 
 def _config_args(p, cls):
@@ -204,9 +206,14 @@ def _data_parsers(sub):
     data = sub.add_parser('data', help="generate or inspect datasets").add_subparsers(dest='sub', required=True)
     s = data.add_parser('synth', help="generate the built-in synthetic fashion dataset")
     s.add_argument('--out', required=True, help="folder to write (refused if it holds anything, unless --overwrite)")
-    s.add_argument('--n-items', type=at_least_1, default=2000); s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--difficulty', choices=DIFFICULTY_NAMES, default='standard',
+                   help="standard: 9 types, 42 values; easy: the same, calmer photos; hard: 16 types, 100 values, close values, "
+                        "clutter, casts, occlusion and 3%% label noise (default: standard)")
+    s.add_argument('--n-items', type=at_least_1, default=None, help="items to generate (default: 2000; 15000 for hard)")
+    s.add_argument('--seed', type=int, default=0)
     s.add_argument('--size', type=at_least_1, default=64, help="image size in pixels")
-    s.add_argument('--test-frac', type=float, default=0.2, help="share of product families in the test split (the gallery)")
+    s.add_argument('--test-frac', type=float, default=None,
+                   help="share of product families in the test split (the gallery) (default: 0.2; 0.33 for hard)")
     s.add_argument('--workers', type=at_least_1, default=None, help="render processes (default: up to 4)")
     s.add_argument('--overwrite', action='store_true', help="replace an existing dataset in --out")
     s.add_argument('--quiet', action='store_true')

@@ -61,12 +61,12 @@ def _data_stage(p, out, seed, quiet):
     "Generate the data unless `out/data` already holds this preset's; True when it was (re)generated"
     from adde_nb.synth import synth_dataset
     d = out/'data'
-    want = dict(n_items=p.n_items, test_frac=p.test_frac, seed=seed, size=p.render)
+    want = dict(difficulty='standard', n_items=p.n_items, test_frac=p.test_frac, seed=seed, size=p.render)
     have = read_json(d/'synth.json')
-    if have is not None and {'test_frac': 0.2, **have} == want: return False     # folders from before test_frac existed used 0.2
+    old = {'test_frac': 0.2, 'difficulty': 'standard'}          # what folders written before these keys existed used
+    if have is not None and {**old, **have} == want: return False
     synth_dataset(d, n_items=p.n_items, seed=seed, size=p.render, test_frac=p.test_frac, progress=not quiet, overwrite=True)
-    write_json(d/'synth.json', want)
-    return True
+    return True                                                 # synth_dataset wrote synth.json
 
 # %% ../nbs/30_demo.ipynb #c012
 def stage(kind, dataset, out, resume=False, eval_kw=None, **opts) -> str:

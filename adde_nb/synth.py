@@ -8,6 +8,7 @@ Docs: https://adde-nb.github.io/adde_nb/synth.html.md"""
 from __future__ import annotations
 import json, os, shutil, time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -17,10 +18,11 @@ from .data import POLYVORE_CATEGORIES, show_progress
 from .sampling import *
 
 # %% auto #0
-__all__ = ['SYNTH_TYPES', 'SYNTH_SCHEMA', 'APPLIES', 'CAT_WEIGHTS', 'STYLE_PRIORS', 'VARIANT_WEIGHTS', 'COLORS', 'DRAWERS',
-           'NEUTRALS', 'ACCENTS', 'CLOTHES', 'LEATHER', 'CONTRAST', 'SETS', 'CORE_SLOTS', 'EXTRA_SLOTS',
-           'sample_design', 'sample_catalogue', 'Canvas', 'render_item', 'outfit_ok', 'make_outfits', 'synth_dataset',
-           'show_items']
+__all__ = ['SYNTH_TYPES', 'SYNTH_SCHEMA', 'APPLIES', 'COLORS', 'CAT_WEIGHTS', 'STYLE_PRIORS', 'VARIANT_WEIGHTS', 'STANDARD',
+           'EASY', 'HARD_COLORS', 'HARD_TYPES', 'HARD_APPLIES', 'HARD_PRIORS', 'HARD', 'DIFFICULTIES', 'DRAWERS',
+           'NEUTRALS', 'ACCENTS', 'CLOTHES', 'LEATHER', 'CONTRAST', 'SETS', 'CORE_SLOTS', 'EXTRA_SLOTS', 'SynthSpec',
+           'synth_spec', 'sample_design', 'sample_catalogue', 'Canvas', 'render_item', 'noisy_labels', 'outfit_ok',
+           'make_outfits', 'synth_dataset', 'show_items']
 
 # %% ../nbs/05_synth.ipynb #c007
 SYNTH_TYPES = dict(
@@ -48,6 +50,9 @@ APPLIES = {
     'hats':        ('color', 'pattern', 'style'),
     'scarves':     ('color', 'pattern', 'texture', 'style')}
 
+COLORS = dict(black=(35, 35, 38), white=(242, 242, 236), grey=(135, 135, 138), brown=(125, 78, 42),
+              red=(205, 32, 42), blue=(38, 72, 192), green=(38, 148, 62), yellow=(236, 200, 40))
+
 # %% ../nbs/05_synth.ipynb #c010
 CAT_WEIGHTS = np.array([16, 13, 13, 9, 6, 6, 10, 9, 6, 6, 6], float) / 100
 STYLE_PRIORS = {   # style -> type -> weights over values (uniform where absent)
@@ -57,34 +62,135 @@ STYLE_PRIORS = {   # style -> type -> weights over values (uniform where absent)
 VARIANT_WEIGHTS = dict(color=6, pattern=2, sleeve=1, neckline=1, length=1, fit=1, texture=1)
 _T = {nm: k for k, nm in enumerate(SYNTH_TYPES)}
 
+# %% ../nbs/05_synth.ipynb #h9cc2e03
+@dataclass(eq=False)
+class SynthSpec:
+    "A difficulty: attribute types, where they apply, priors and colours, photo jitter and nuisances, label noise, default size"
+    name: str
+    types: dict                      # type -> value names; `category` first, `color`, `pattern` (solid first) and `style` required
+    applies: dict                    # category -> the types it has (the others are missing)
+    colors: dict                     # colour name -> RGB
+    cat_weights: tuple = tuple(CAT_WEIGHTS)
+    style_priors: dict = field(default_factory=lambda: STYLE_PRIORS)
+    variant_weights: dict = field(default_factory=lambda: VARIANT_WEIGHTS)
+    neutrals: tuple = ('black', 'white', 'grey', 'brown')   # outfit rules: leather goods' colours; the others are accents
+    requires: dict = field(default_factory=dict)  # type -> type whose first value (or absence) makes it missing
+    n_items: int = 2000; test_frac: float = 0.2   # default size
+    scale: tuple = (0.78, 0.98); turn: float = 0.2; shift: float = 0.07   # pose: scale range, rotation, shift
+    bg: tuple = (165, 245); shade: tuple = (0.86, 1.12); tint: float = 10; noise: float = 2.5
+    clutter: int = 0                 # up to this many random shapes behind the item
+    cast: float = 0.0                # global brightness and colour cast strength
+    occlude: float = 0.0             # share of photos with a patch over part of the item
+    blur: float = 0.0                # share of photos out of focus
+    label_noise: float = 0.0         # chance that a known value (not the category) is written as another of its type
+    def __post_init__(self):
+        self.schema = Schema([AttrType(k, v) for k, v in self.types.items()])
+        self.T = {nm: k for k, nm in enumerate(self.types)}
+    @property
+    def accents(self): return tuple(c for c in self.types['color'] if c not in self.neutrals)
+    def __repr__(self): return f"SynthSpec({self.name!r}: {len(self.types)} types, {self.schema.J} values)"
+
+# %% ../nbs/05_synth.ipynb #h0e089c7
+STANDARD = SynthSpec('standard', SYNTH_TYPES, APPLIES, COLORS)
+EASY = SynthSpec('easy', SYNTH_TYPES, APPLIES, COLORS, scale=(0.86, 0.96), turn=0.1, shift=0.04, noise=1.5)
+
+# %% ../nbs/05_synth.ipynb #h1ea6da7
+HARD_COLORS = dict(
+    black=(30, 30, 33), charcoal=(68, 68, 74), grey=(128, 128, 132), silver=(186, 186, 192), white=(244, 244, 240),
+    ivory=(236, 228, 200), beige=(214, 194, 160), tan=(190, 150, 102), brown=(118, 74, 40), burgundy=(118, 22, 42),
+    crimson=(172, 20, 52), red=(212, 36, 36), coral=(240, 112, 90), pink=(238, 150, 180), orange=(238, 130, 32),
+    mustard=(204, 164, 32), yellow=(240, 212, 52), olive=(110, 114, 40), green=(40, 140, 60), teal=(22, 120, 122),
+    sky=(120, 178, 228), blue=(40, 76, 190), navy=(26, 36, 92), purple=(110, 50, 150))
+HARD_TYPES = dict(
+    category=POLYVORE_CATEGORIES,
+    color=tuple(HARD_COLORS),
+    pattern=('solid', 'pinstriped', 'striped', 'wide-striped', 'dotted', 'polka', 'checked', 'plaid', 'floral', 'zigzag'),
+    print=('small', 'medium', 'large'),
+    sleeve=('sleeveless', 'cap', 'short', 'elbow', 'long'),
+    neckline=('round', 'scoop', 'v-neck', 'deep-v', 'square', 'collared', 'turtleneck'),
+    length=('mini', 'short', 'medium', 'midi', 'long'),
+    fit=('slim', 'regular', 'relaxed', 'loose'),
+    texture=('smooth', 'knit', 'ribbed', 'denim', 'quilted'),
+    sheen=('matte', 'satin', 'glossy'),
+    closure=('pullover', 'buttons', 'double-breasted', 'zip'),
+    hem=('plain', 'banded', 'fringed'),
+    pocket=('none', 'patch', 'flap'),
+    heel=('flat', 'low', 'mid', 'high'),
+    trim=('tonal', 'black', 'white', 'gold', 'red', 'navy'),
+    style=('casual', 'formal', 'sporty'))
+_PRINTED = ('color', 'pattern', 'print')
+HARD_APPLIES = {
+    'tops':        (*_PRINTED, 'sleeve', 'neckline', 'fit', 'texture', 'sheen', 'closure', 'hem', 'pocket', 'style'),
+    'bottoms':     (*_PRINTED, 'length', 'fit', 'texture', 'sheen', 'hem', 'pocket', 'trim', 'style'),
+    'shoes':       ('color', 'sheen', 'heel', 'trim', 'style'),
+    'bags':        (*_PRINTED, 'texture', 'sheen', 'trim', 'style'),
+    'accessories': ('color', 'sheen', 'style'),
+    'jewellery':   ('color', 'sheen', 'style'),
+    'outerwear':   (*_PRINTED, 'sleeve', 'length', 'fit', 'texture', 'sheen', 'closure', 'hem', 'pocket', 'trim', 'style'),
+    'all-body':    (*_PRINTED, 'sleeve', 'neckline', 'length', 'fit', 'texture', 'sheen', 'closure', 'hem', 'trim', 'style'),
+    'sunglasses':  ('color', 'trim', 'style'),
+    'hats':        (*_PRINTED, 'sheen', 'style'),
+    'scarves':     (*_PRINTED, 'texture', 'hem', 'style')}
+HARD_PRIORS = {
+    'casual': dict(texture=(0.3, 0.2, 0.15, 0.25, 0.1), sheen=(0.6, 0.3, 0.1)),
+    'formal': dict(pattern=(0.45, 0.12, 0.1, 0.03, 0.05, 0.02, 0.1, 0.08, 0.0, 0.05), fit=(0.45, 0.3, 0.15, 0.1),
+                   texture=(0.6, 0.1, 0.15, 0.05, 0.1), sheen=(0.3, 0.4, 0.3), closure=(0.2, 0.4, 0.3, 0.1)),
+    'sporty': dict(pattern=(0.4, 0.05, 0.2, 0.15, 0.05, 0.05, 0.04, 0.02, 0.0, 0.04), fit=(0.1, 0.3, 0.3, 0.3),
+                   texture=(0.3, 0.2, 0.3, 0.1, 0.1), closure=(0.4, 0.1, 0.0, 0.5), heel=(0.6, 0.3, 0.1, 0.0))}
+HARD = SynthSpec('hard', HARD_TYPES, HARD_APPLIES, HARD_COLORS, style_priors=HARD_PRIORS,
+                 variant_weights=dict(color=6, pattern=2, **{t: 1 for t in HARD_TYPES if t not in ('category', 'color', 'pattern', 'style')}),
+                 neutrals=('black', 'charcoal', 'grey', 'silver', 'white', 'ivory', 'beige', 'tan', 'brown', 'navy'),
+                 requires=dict(print='pattern'), n_items=15000, test_frac=0.33,
+                 scale=(0.76, 0.98), turn=0.25, shift=0.07, bg=(150, 248), shade=(0.88, 1.1), tint=8, noise=2.5,
+                 clutter=2, cast=0.04, occlude=0.08, blur=0.05, label_noise=0.03)
+DIFFICULTIES = dict(easy=EASY, standard=STANDARD, hard=HARD)
+
+def synth_spec(difficulty='standard') -> SynthSpec:
+    "The `SynthSpec` of a difficulty name (a spec is returned as it is; None is `standard`)"
+    if isinstance(difficulty, SynthSpec): return difficulty
+    if difficulty is None: return STANDARD
+    if difficulty not in DIFFICULTIES: raise ValueError(f"unknown difficulty {difficulty!r}: choose one of {', '.join(DIFFICULTIES)}")
+    return DIFFICULTIES[difficulty]
+
 # %% ../nbs/05_synth.ipynb #c011
-def sample_design(rng) -> np.ndarray:
-    "One design as a vector of value indices (-1 where a type does not apply)"
-    d = np.full(len(SYNTH_TYPES), -1)
-    cat = POLYVORE_CATEGORIES[rng.choice(len(POLYVORE_CATEGORIES), p=CAT_WEIGHTS)]
-    d[_T['category']] = POLYVORE_CATEGORIES.index(cat)
-    style = rng.integers(3); d[_T['style']] = style
-    prior = STYLE_PRIORS[SYNTH_TYPES['style'][style]]
-    for t in APPLIES[cat]:
-        if t == 'style': continue
-        p = prior.get(t); n = len(SYNTH_TYPES[t])
-        d[_T[t]] = rng.choice(n, p=np.array(p)/sum(p)) if p else rng.integers(n)
+def _requires(spec, d, rng):
+    "Apply `spec.requires` to design `d`: a type is missing where the type it needs is missing or at its first value, drawn where it appears"
+    for t, on in spec.requires.items():
+        if d[spec.T[on]] <= 0: d[spec.T[t]] = -1
+        elif d[spec.T[t]] < 0: d[spec.T[t]] = rng.integers(len(spec.types[t]))
     return d
 
+def sample_design(rng, spec=None) -> np.ndarray:
+    "One design as a vector of value indices (-1 where a type does not apply)"
+    spec = synth_spec(spec); types, T = spec.types, spec.T
+    d = np.full(len(types), -1)
+    cats = types['category']
+    cat = cats[rng.choice(len(cats), p=spec.cat_weights)]
+    d[T['category']] = cats.index(cat)
+    style = rng.integers(len(types['style'])); d[T['style']] = style
+    prior = spec.style_priors.get(types['style'][style], {})
+    for t in spec.applies[cat]:
+        if t == 'style': continue
+        p = prior.get(t); n = len(types[t])
+        d[T[t]] = rng.choice(n, p=np.array(p)/sum(p)) if p else rng.integers(n)
+    return _requires(spec, d, rng)
+
 # %% ../nbs/05_synth.ipynb #c012
-def sample_catalogue(n_items, seed=0, variants=2.0, photos=0.8):
+def sample_catalogue(n_items, seed=0, variants=2.0, photos=0.8, spec=None):
     "(N, n) value indices and family ids of `n_items` items, drawn as product families"
+    spec = synth_spec(spec); T = spec.T
     rng = np.random.default_rng(seed)
     items, fams, f = [], [], 0
     while len(items) < n_items:
-        base = sample_design(rng)
+        base = sample_design(rng, spec)
         designs = [base]
-        cat = POLYVORE_CATEGORIES[base[0]]
-        opts = [t for t in APPLIES[cat] if t in VARIANT_WEIGHTS]
-        w = np.array([VARIANT_WEIGHTS[t] for t in opts], float)
+        cat = spec.types['category'][base[T['category']]]
+        opts = [t for t in spec.applies[cat] if t in spec.variant_weights]
+        w = np.array([spec.variant_weights[t] for t in opts], float)
         for _ in range(rng.poisson(variants)):
             t = opts[rng.choice(len(opts), p=w/w.sum())]
-            v = base.copy(); v[_T[t]] = rng.integers(len(SYNTH_TYPES[t]))
+            v = base.copy(); v[T[t]] = rng.integers(len(spec.types[t]))
+            v = _requires(spec, v, rng)
             if not any((v == o).all() for o in designs): designs.append(v)
         for d in designs:
             for _ in range(1 + rng.poisson(photos)): items.append(d); fams.append(f)
@@ -92,9 +198,6 @@ def sample_catalogue(n_items, seed=0, variants=2.0, photos=0.8):
     return np.array(items[:n_items]), np.array(fams[:n_items])
 
 # %% ../nbs/05_synth.ipynb #c015
-COLORS = dict(black=(35, 35, 38), white=(242, 242, 236), grey=(135, 135, 138), brown=(125, 78, 42),
-              red=(205, 32, 42), blue=(38, 72, 192), green=(38, 148, 62), yellow=(236, 200, 40))
-
 def _grid(W):
     y, x = np.mgrid[0:W, 0:W].astype(np.float32)
     return x, y
@@ -136,65 +239,112 @@ def stroke(self:Canvas, k, least=2):
 @patch(as_prop=True)
 def fit(self:Canvas):
     "Extra half-width of a garment of the item's fit"
-    return {'slim': 0.0, 'regular': 0.035, 'loose': 0.075}.get(self.values.get('fit'), 0.035)
+    return {'slim': 0.0, 'regular': 0.035, 'relaxed': 0.055, 'loose': 0.075}.get(self.values.get('fit'), 0.035)
 
 # %% ../nbs/05_synth.ipynb #x5a57e47
+_SLEEVE_ENDS = {'cap': 0.35, 'short': 0.40, 'elbow': 0.57, 'long': 0.74}
+
 def _sleeves(cv, top, w):
-    "Short or long sleeves from the shoulders of a body of half-width `w` (none when sleeveless or not given)"
+    "Sleeves from the shoulders of a body of half-width `w`, down to the sleeve length (none when sleeveless or not given)"
     sl = cv.values.get('sleeve')
-    if sl not in ('short', 'long'): return
-    end = 0.40 if sl == 'short' else 0.74
+    if sl not in _SLEEVE_ENDS: return
+    end, k = _SLEEVE_ENDS[sl], {'elbow': 0.5, 'long': 1}.get(sl, 0)    # k: how far the sleeve widens towards a long one
     for s in (-1, 1):
         x0 = 0.5 + s*(w-0.03)
-        cv.poly(cv.garment, [(x0, top), (0.5+s*w, top+0.12), (0.5+s*(w+0.05+0.06*(sl == 'long')), end), (0.5+s*(w+0.14+0.03*(sl == 'long')), end-0.04)])
+        cv.poly(cv.garment, [(x0, top), (0.5+s*w, top+0.12), (0.5+s*(w+0.05+0.06*k), end), (0.5+s*(w+0.14+0.03*k), end-0.04)])
 
 # %% ../nbs/05_synth.ipynb #xc57c976
 def _neckline(cv, top):
-    "Cut a round or v-neck out of the garment; a collar is a small cut plus two tips on the trim"
+    "Cut the neckline out of the garment; a collar is a small cut plus two tips on the trim, a turtleneck a band above the body"
     nk = cv.values.get('neckline')
     if nk == 'round': cv.garment.ellipse(cv.box([(0.39, top-0.09), (0.61, top+0.11)]), fill=0)
     elif nk == 'v-neck': cv.poly(cv.garment, [(0.38, top-0.01), (0.62, top-0.01), (0.5, top+0.25)], 0)
     elif nk == 'collared':
         cv.garment.ellipse(cv.box([(0.44, top-0.04), (0.56, top+0.05)]), fill=0)
         for s in (-1, 1): cv.poly(cv.trim, [(0.5+s*0.13, top-0.02), (0.5+s*0.01, top+0.06), (0.5+s*0.09, top+0.17)])
+    elif nk == 'scoop': cv.garment.ellipse(cv.box([(0.36, top-0.10), (0.64, top+0.16)]), fill=0)
+    elif nk == 'deep-v': cv.poly(cv.garment, [(0.38, top-0.01), (0.62, top-0.01), (0.5, top+0.36)], 0)
+    elif nk == 'square': cv.poly(cv.garment, [(0.40, top-0.01), (0.60, top-0.01), (0.60, top+0.12), (0.40, top+0.12)], 0)
+    elif nk == 'turtleneck':
+        cv.poly(cv.garment, [(0.42, top-0.08), (0.58, top-0.08), (0.58, top+0.01), (0.42, top+0.01)])
+        cv.poly(cv.trim, [(0.42, top-0.025), (0.58, top-0.025), (0.58, top+0.01), (0.42, top+0.01)])
+
+# %% ../nbs/05_synth.ipynb #hf6b9e03
+_NECK_DEPTH = {'v-neck': 0.27, 'deep-v': 0.38, 'scoop': 0.18}
+
+def _closure(cv, top, bottom):
+    "Buttons, a double row of them or a zip from below the neckline to `bottom`"
+    cl = cv.values.get('closure')
+    y0, y1 = top + _NECK_DEPTH.get(cv.values.get('neckline'), 0.13), bottom - 0.03
+    if cl == 'zip': cv.poly(cv.trim, [(0.494, y0), (0.506, y0), (0.506, y1), (0.494, y1)])
+    elif cl in ('buttons', 'double-breasted'):
+        for x in ((0.5,) if cl == 'buttons' else (0.46, 0.54)):
+            for yy in np.linspace(y0, y1, 5): cv.trim.ellipse(cv.box([(x-0.018, yy-0.018), (x+0.018, yy+0.018)]), fill=255)
+
+def _hem(cv, x0, x1, y):
+    "A band along the hem from `x0` to `x1` at height `y`, or a fringe below it"
+    h = cv.values.get('hem')
+    if h == 'banded': cv.poly(cv.trim, [(x0, y-0.045), (x1, y-0.045), (x1, y), (x0, y)])
+    elif h == 'fringed':
+        for x in np.linspace(x0 + 0.01, x1 - 0.01, max(3, int((x1 - x0)/0.03))):
+            cv.trim.line(cv.px([(x, y), (x, y + 0.06)]), fill=255, width=cv.stroke(0.25, least=1))
+
+def _pocket(cv, cx, cy, s=0.11):
+    "An outlined pocket with its top centre at (`cx`, `cy`), with a flap over it or without"
+    p = cv.values.get('pocket')
+    if p not in ('patch', 'flap'): return
+    pts = [(cx-s/2, cy), (cx+s/2, cy), (cx+s/2, cy+s), (cx-s/2, cy+s)]
+    cv.trim.line(cv.px(pts + pts[:1]), fill=255, width=cv.stroke(0.25, least=1))
+    if p == 'flap': cv.poly(cv.trim, [(cx-s/2-0.01, cy-0.01), (cx+s/2+0.01, cy-0.01), (cx+s/2+0.01, cy+0.035), (cx-s/2-0.01, cy+0.035)])
 
 # %% ../nbs/05_synth.ipynb #x874ee25
 def _torso(cv, top, bottom, w):
-    "Body of half-width `w` from `top` to `bottom` with the item's sleeves and neckline"
+    "Body of half-width `w` from `top` to `bottom` with the item's sleeves, neckline and closure"
     cv.poly(cv.garment, [(0.5-w+0.03, top), (0.5-w, top+0.07), (0.5-w, bottom), (0.5+w, bottom), (0.5+w, top+0.07), (0.5+w-0.03, top)])
     _sleeves(cv, top, w)
     _neckline(cv, top)
+    _closure(cv, top, bottom)
 
 # %% ../nbs/05_synth.ipynb #x8778414
 def _draw_tops(cv):
     "Top: a torso, wider when looser"
     w = 0.15 + cv.fit; _torso(cv, 0.22, 0.80, w)
+    _hem(cv, 0.5-w, 0.5+w, 0.80); _pocket(cv, 0.5 - w*0.55, 0.50)
     return (0.5 + w*0.5, 0.42)
 
+_LENGTHS = {   # hem height of a length, by category
+    'outerwear': {'mini': 0.66, 'short': 0.72, 'medium': 0.84, 'midi': 0.90, 'long': 0.95},
+    'all-body':  {'mini': 0.58, 'short': 0.64, 'medium': 0.79, 'midi': 0.87, 'long': 0.94},
+    'bottoms':   {'mini': 0.42, 'short': 0.50, 'medium': 0.68, 'midi': 0.78, 'long': 0.88}}
+
 def _draw_outerwear(cv):
-    "Jacket or coat: a torso down to the item's length, with a zip and lapels as trim"
-    w = 0.17 + cv.fit; bottom = {'short': 0.72, 'medium': 0.84, 'long': 0.95}[cv.values['length']]
+    "Jacket or coat: a torso down to the item's length, with a zip (or the item's closure) and lapels as trim"
+    w = 0.17 + cv.fit; bottom = _LENGTHS['outerwear'][cv.values['length']]
     _torso(cv, 0.18, bottom, w)
-    cv.poly(cv.trim, [(0.495, 0.22), (0.505, 0.22), (0.505, bottom), (0.495, bottom)])
+    if 'closure' not in cv.values: cv.poly(cv.trim, [(0.495, 0.22), (0.505, 0.22), (0.505, bottom), (0.495, bottom)])
     for s in (-1, 1): cv.poly(cv.trim, [(0.5+s*0.08, 0.18), (0.5+s*0.01, 0.36), (0.5+s*0.07, 0.30)])
+    _hem(cv, 0.5-w, 0.5+w, bottom); _pocket(cv, 0.5 - w*0.55, 0.56)
     return (0.5 + w*0.55, 0.45)
 
 # %% ../nbs/05_synth.ipynb #x7a411c6
 def _draw_all_body(cv):
     "Dress: a short torso over a skirt of the item's length that flares with the fit, a waistband as trim"
     w = 0.12 + cv.fit*0.6; _torso(cv, 0.15, 0.46, w)
-    end = {'short': 0.64, 'medium': 0.79, 'long': 0.94}[cv.values['length']]
-    flare = {'slim': 0.03, 'regular': 0.10, 'loose': 0.18}[cv.values['fit']]
+    end = _LENGTHS['all-body'][cv.values['length']]
+    flare = {'slim': 0.03, 'regular': 0.10, 'relaxed': 0.14, 'loose': 0.18}[cv.values['fit']]
     cv.poly(cv.garment, [(0.5-w, 0.45), (0.5+w, 0.45), (0.5+w+flare, end), (0.5-w-flare, end)])
     cv.poly(cv.trim, [(0.5-w, 0.44), (0.5+w, 0.44), (0.5+w, 0.48), (0.5-w, 0.48)])
+    _hem(cv, 0.5-w-flare, 0.5+w+flare, end)
     return (0.5 + w*0.5, 0.36)                                   # beside the neckline, not on it
 
 def _draw_bottoms(cv):
     "Trousers, shorts: two legs down to the item's length, wider and flared when loose, a waistband as trim"
-    w = 0.12 + cv.fit; end = {'short': 0.50, 'medium': 0.68, 'long': 0.88}[cv.values['length']]
-    flare = 0.03 if cv.values['fit'] == 'loose' else 0.0
+    w = 0.12 + cv.fit; end = _LENGTHS['bottoms'][cv.values['length']]
+    flare = {'loose': 0.03, 'relaxed': 0.015}.get(cv.values['fit'], 0.0)
     for s in (-1, 1): cv.poly(cv.garment, [(0.5+s*w, 0.18), (0.5, 0.18), (0.5, 0.32), (0.5+s*0.018, end), (0.5+s*(w+flare), end)])
     cv.poly(cv.trim, [(0.5-w, 0.18), (0.5+w, 0.18), (0.5+w, 0.225), (0.5-w, 0.225)])
+    for s in (-1, 1): _hem(cv, *sorted((0.5+s*0.018, 0.5+s*(w+flare))), end)
+    _pocket(cv, 0.5 + w*0.55, 0.25, 0.09)
     return (0.5 - w*0.5, 0.30)
 
 # %% ../nbs/05_synth.ipynb #x2d578a7
@@ -205,11 +355,16 @@ _SHOES = {   # style -> (upper, on the garment; sole or heel, on the trim)
                [(0.18, 0.67), (0.28, 0.67), (0.27, 0.76), (0.20, 0.76)]),
     'casual': ([(0.24, 0.28), (0.46, 0.28), (0.48, 0.52), (0.80, 0.58), (0.82, 0.68), (0.24, 0.68)],
                [(0.23, 0.68), (0.83, 0.68), (0.83, 0.73), (0.23, 0.73)])}
+_HEELS = {'flat': 0.0, 'low': 0.045, 'mid': 0.09, 'high': 0.14}
 
 def _draw_shoes(cv):
-    "Shoe: a trainer with a thick sole (sporty), a pump with a heel (formal) or an ankle boot (casual)"
+    "Shoe: a trainer with a thick sole (sporty), a pump with a heel (formal) or an ankle boot (casual); a heel block under it as tall as the item's heel"
     upper, sole = _SHOES[cv.values['style']]
     cv.poly(cv.garment, upper); cv.poly(cv.trim, sole)
+    h = _HEELS.get(cv.values.get('heel'), 0.0)
+    if h:
+        ys = max(y for _, y in sole) - 0.01
+        cv.poly(cv.trim, [(0.19, ys), (0.28, ys), (0.265, ys + h), (0.205, ys + h)])
     return (0.52, 0.58)
 
 # %% ../nbs/05_synth.ipynb #x144ef3c
@@ -274,8 +429,11 @@ def _draw_hats(cv):
     return (0.5, 0.42)
 
 def _draw_scarves(cv):
-    "Scarf: a diagonal band with a fringe of five threads"
+    "Scarf: a diagonal band with a fringe of five threads (with a hem: no fringe when plain, a band when banded)"
     cv.poly(cv.garment, [(0.30, 0.12), (0.46, 0.12), (0.72, 0.84), (0.56, 0.84)])
+    hem = cv.values.get('hem', 'fringed')
+    if hem == 'banded': cv.poly(cv.trim, [(0.545, 0.80), (0.705, 0.80), (0.72, 0.84), (0.56, 0.84)])
+    if hem != 'fringed': return (0.44, 0.30)
     for k in range(5):
         x = 0.57 + 0.03*k
         cv.trim.line(cv.px([(x, 0.84), (x+0.01, 0.92)]), fill=255, width=cv.stroke(0.15, least=1))
@@ -304,13 +462,21 @@ def _pattern(kind, u, v, period, phase):
     "Pattern mask in [0, 1] over rotated coordinates u, v"
     if kind == 'striped': return ((u/period + phase) % 1 < 0.42).astype(np.float32)
     if kind == 'checked': return (((u/period + phase) % 1 < 0.5) ^ ((v/period + phase) % 1 < 0.5)).astype(np.float32)*0.75
-    if kind in ('dotted', 'floral'):
-        p = period*(1.15 if kind == 'floral' else 0.8)
+    if kind in ('dotted', 'floral', 'polka'):
+        p = period*{'floral': 1.15, 'polka': 1.5}.get(kind, 0.8)
         cu, cv = (u/p + phase) % 1 - 0.5, (v/p + phase*0.7) % 1 - 0.5
         r = np.sqrt(cu**2 + cv**2)
         if kind == 'dotted': return (r < 0.2).astype(np.float32)
+        if kind == 'polka': return (r < 0.3).astype(np.float32)
         th = np.arctan2(cv, cu)
         return ((r < 0.17 + 0.17*np.cos(5*th)) | (r < 0.12)).astype(np.float32)
+    if kind == 'pinstriped': return ((u/period + phase) % 1 < 0.12).astype(np.float32)
+    if kind == 'wide-striped': return ((u/(2.2*period) + phase) % 1 < 0.5).astype(np.float32)
+    if kind == 'zigzag': return ((u/period + phase + 0.8*np.abs((v/period) % 1 - 0.5)) % 1 < 0.35).astype(np.float32)
+    if kind == 'plaid':
+        a, b = (u/period + phase) % 1, (v/period + phase) % 1
+        lines = (np.abs(a - 0.7) < 0.04) | (np.abs(b - 0.7) < 0.04)
+        return np.clip(0.35*(a < 0.35) + 0.35*(b < 0.35) + 0.8*lines, 0, 1).astype(np.float32)
     return None
 
 # %% ../nbs/05_synth.ipynb #c019
@@ -318,38 +484,81 @@ def _texture(kind, x, y, q, rng):
     "Multiplicative brightness pattern of a texture"
     if kind == 'knit': return 1 - 0.17*(0.5 + 0.5*np.sin(2*np.pi*(y/q + np.abs((x/q) % 1 - 0.5))))
     if kind == 'denim': return 1 - 0.15*(((x + y)/q) % 1 < 0.5) - rng.normal(0, 0.04, x.shape).astype(np.float32)
+    if kind == 'ribbed': return 1 - 0.16*(0.5 + 0.5*np.sin(2*np.pi*x/(0.7*q)))
+    if kind == 'quilted':
+        a, b = ((x + y)/(3*q)) % 1, ((x - y)/(3*q)) % 1
+        return 1 - 0.22*((np.abs(a - 0.5) < 0.07) | (np.abs(b - 0.5) < 0.07)) - rng.normal(0, 0.01, x.shape).astype(np.float32)
     return 1 - rng.normal(0, 0.01, x.shape).astype(np.float32)
 
+# %% ../nbs/05_synth.ipynb #h3ea7355
+_TRIMS = dict(black=(25, 25, 28), white=(245, 245, 242), gold=(212, 172, 50), red=(200, 30, 35), navy=(28, 36, 92))
+_GLOSS = dict(satin=0.3, glossy=0.6)
+
+def _blend(img, mask, col, alpha=1.0):
+    "Paint colour `col` over `img` where PIL mask `mask` is on, with opacity `alpha`"
+    a = alpha*np.asarray(mask, np.float32)[..., None]/255
+    return img*(1 - a) + np.asarray(col, np.float32)*a
+
+def _clutter(img, rng, W, n):
+    "Between n/2 and `n` random lines, boxes and blobs of random colours, half transparent, on the background `img`"
+    for _ in range(rng.integers(n//2, n + 1)):
+        m = Image.new('L', (W, W)); d = ImageDraw.Draw(m)
+        (x0, y0), s = rng.uniform(-0.1, 1.0, 2)*W, rng.uniform(0.1, 0.5, 2)*W
+        kind = rng.integers(3)
+        if kind == 0: d.line([(x0, y0), (x0 + s[0]*rng.choice([-1, 1]), y0 + s[1])], fill=255, width=int(rng.integers(1, max(2, W//16))))
+        elif kind == 1: d.rectangle([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
+        else: d.ellipse([x0, y0, x0 + s[0], y0 + s[1]], fill=255)
+        img = _blend(img, m, rng.uniform(0, 255, 3), rng.uniform(0.1, 0.3))
+    return img
+
+def _occlude(img, rng, W):
+    "A box or disc 12–25 % of the image wide, of a random colour, somewhere over the middle of the image"
+    m = Image.new('L', (W, W)); d = ImageDraw.Draw(m)
+    s, (cx, cy) = rng.uniform(0.12, 0.25)*W, rng.uniform(0.25, 0.75, 2)*W
+    (d.rectangle if rng.uniform() < 0.5 else d.ellipse)([cx - s/2, cy - s/2, cx + s/2, cy + s/2], fill=255)
+    return _blend(img, m, rng.uniform(0, 255, 3))
+
+def _cast(img, rng, c):
+    "Brightness between 1-2`c` and 1+`c` times, and a colour cast of up to `c` per channel"
+    return img*rng.uniform(1 - 2*c, 1 + c)*(1 + rng.uniform(-c, c, 3))
+
 # %% ../nbs/05_synth.ipynb #c020
-def render_item(values:dict, size=64, seed=0) -> np.ndarray:
-    "Render one item with attribute values `values` (type → value name) as a (size, size, 3) uint8 image"
+def render_item(values:dict, size=64, seed=0, spec=None) -> np.ndarray:
+    "Render one item with attribute values `values` (type → value name) as a (size, size, 3) uint8 image, with the jitter and nuisances of `spec`"
+    spec = synth_spec(spec)
     draw = _drawer(values['category'])
     rng = np.random.default_rng(seed)
     W = 2*size
     x, y = _grid(W)
-    sc, th = rng.uniform(0.78, 0.98), rng.uniform(-0.2, 0.2)
-    tx, ty = rng.uniform(-0.07, 0.07, 2)
+    sc, th = rng.uniform(*spec.scale), rng.uniform(-spec.turn, spec.turn)
+    tx, ty = rng.uniform(-spec.shift, spec.shift, 2)
     cv = Canvas(values, W, sc, th, tx, ty)
     ax, ay = draw(cv)
     em = Image.new('L', (W, W))
     _emblem(ImageDraw.Draw(em), values['style'], *cv.px([(ax, ay)])[0], cv.emblem_size)
     G, T, E = (np.asarray(i, np.float32)[..., None]/255 for i in (cv.garment_mask, cv.trim_mask, em))
-    # background: light, tinted, with a soft gradient
-    bg = rng.uniform(165, 245) + rng.uniform(-14, 14, 3)
+    # background: tinted, with a soft gradient (and clutter)
+    bg = rng.uniform(*spec.bg) + rng.uniform(-14, 14, 3)
     grad = 1 + rng.uniform(-0.08, 0.08)*(x/W - 0.5) + rng.uniform(-0.08, 0.08)*(y/W - 0.5)
     img = bg[None, None]*grad[..., None]
-    # garment fill: jittered shade, light falloff, pattern and texture
-    base = np.array(COLORS[values['color']], np.float32)*rng.uniform(0.86, 1.12) + rng.uniform(-10, 10, 3)
+    if spec.clutter: img = _clutter(img, rng, W, spec.clutter)
+    # garment fill: jittered shade, light falloff, pattern, sheen and texture
+    base = np.array(spec.colors[values['color']], np.float32)*rng.uniform(*spec.shade) + rng.uniform(-spec.tint, spec.tint, 3)
     light = 1 + 0.10*((x - W/2)*(-0.7) + (y - W/2)*(-0.7))/W
     fill = base[None, None]*light[..., None]
     lum = base @ np.array([0.3, 0.59, 0.11])
+    c, s_ = cv.cos, cv.sin
+    u, v = (x - W/2)*c + (y - W/2)*s_, -(x - W/2)*s_ + (y - W/2)*c    # the item's own frame: patterns turn with it
     if values.get('pattern') not in (None, 'solid'):
-        c, s_ = cv.cos, cv.sin                                        # the pattern turns with the item
-        u, v = (x - W/2)*c + (y - W/2)*s_, -(x - W/2)*s_ + (y - W/2)*c
-        pm = _pattern(values['pattern'], u, v, W/rng.uniform(6.5, 8.5), rng.uniform())
+        period = W/rng.uniform(6.5, 8.5)
+        if 'print' in values: period = period*{'small': 0.75, 'medium': 1.0, 'large': 1.35}[values['print']]
+        pm = _pattern(values['pattern'], u, v, period, rng.uniform())
         pc = np.array((40, 40, 60) if lum > 150 else (245, 240, 225), np.float32) + rng.uniform(-12, 12, 3)
         if values['pattern'] == 'floral': pc = np.array((235, 120, 160) if lum < 150 or lum > 200 else (120, 40, 90), np.float32)
         fill = fill*(1 - pm[..., None]) + pc[None, None]*pm[..., None]
+    if values.get('sheen') in _GLOSS:                                 # a highlight across the item
+        hl = _GLOSS[values['sheen']]*np.exp(-(((u + v)*0.7 - rng.uniform(-0.15, 0.15)*W)/(0.09*W*sc))**2)[..., None]
+        fill = fill + (255 - fill)*hl
     if values.get('texture'): fill = fill*_texture(values['texture'], x, y, W/26, rng)[..., None]
     img = img*(1 - G) + fill*G
     if values['style'] != 'casual':                                   # style trim around the silhouette
@@ -358,85 +567,108 @@ def render_item(values:dict, size=64, seed=0) -> np.ndarray:
         else: col = np.where(((x + y)//(W/16) % 2 == 0)[..., None], 245., 25.)
         img = img*(1 - ring) + col*ring
     trim = base*0.55 if lum > 90 else base + 70
+    if values.get('trim') in _TRIMS: trim = np.array(_TRIMS[values['trim']], np.float32)*rng.uniform(*spec.shade)
     img = img*(1 - T) + trim[None, None]*T
     mark = np.array((20, 20, 20) if lum > 140 else (250, 250, 250), np.float32)
     img = img*(1 - E) + mark[None, None]*E
-    img = img + rng.normal(0, 2.5, img.shape)
+    if spec.occlude and rng.uniform() < spec.occlude: img = _occlude(img, rng, W)
+    if spec.cast: img = _cast(img, rng, spec.cast)
+    if spec.blur and rng.uniform() < spec.blur:
+        img = np.asarray(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 2.0))), np.float32)
+    img = img + rng.normal(0, spec.noise, img.shape)
     out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).resize((size, size), Image.LANCZOS)
     return np.asarray(out)
 
+# %% ../nbs/05_synth.ipynb #h52e7f09
+def noisy_labels(idx, spec=None, seed=0) -> np.ndarray:
+    "Copy of value indices `idx` where each known value but the category is, with probability `spec.label_noise`, another value of its type"
+    spec = synth_spec(spec); idx = np.array(idx)
+    if not spec.label_noise: return idx
+    rng = np.random.default_rng([seed, 2])
+    n = np.array([len(v) for v in spec.types.values()])
+    flip = (rng.random(idx.shape) < spec.label_noise) & (idx >= 0)
+    flip[:, spec.T['category']] = False
+    other = (idx + rng.integers(1, np.broadcast_to(n, idx.shape))) % n          # any value but the true one
+    idx[flip] = other[flip]
+    return idx
+
 # %% ../nbs/05_synth.ipynb #c024
-NEUTRALS, ACCENTS = ('black', 'white', 'grey', 'brown'), ('red', 'blue', 'green', 'yellow')
+NEUTRALS, ACCENTS = STANDARD.neutrals, STANDARD.accents
 CLOTHES, LEATHER, CONTRAST = ('tops', 'bottoms', 'all-body', 'outerwear'), ('shoes', 'bags', 'accessories'), ('tops', 'bottoms', 'outerwear')
 SETS = ((('hats', 'scarves'), ('color', 'pattern')), (('jewellery', 'sunglasses'), ('color',)), (('bottoms', 'outerwear'), ('texture',)))
 CORE_SLOTS = (('tops', 'bottoms', 'shoes'), ('all-body', 'shoes'))
 EXTRA_SLOTS = dict(outerwear=0.35, bags=0.5, accessories=0.35, hats=0.3, scarves=0.3, jewellery=0.3, sunglasses=0.3)
 
-def outfit_ok(idx) -> bool:
-    "Do items with value indices `idx` (rows) follow the synthetic outfit rules?"
+def outfit_ok(idx, spec=None) -> bool:
+    "Do items with value indices `idx` (rows) follow the synthetic outfit rules of `spec`?"
+    spec = synth_spec(spec); types, T = spec.types, spec.T
     idx = np.asarray(idx)
-    vals = {SYNTH_TYPES['category'][r[0]]: {t: (SYNTH_TYPES[t][r[_T[t]]] if r[_T[t]] >= 0 else None) for t in SYNTH_TYPES} for r in idx}
+    vals = {types['category'][r[T['category']]]: {t: (types[t][r[T[t]]] if r[T[t]] >= 0 else None) for t in types} for r in idx}
     if len(vals) < len(idx) or len({v['style'] for v in vals.values()}) > 1: return False
-    if len({v['color'] for c, v in vals.items() if c in CLOTHES and v['color'] in ACCENTS}) > 1: return False
+    if len({v['color'] for c, v in vals.items() if c in CLOTHES and v['color'] in spec.accents}) > 1: return False
     contrast = [v['color'] for c, v in vals.items() if c in CONTRAST]
     if len(set(contrast)) < len(contrast): return False
     leather = {v['color'] for c, v in vals.items() if c in LEATHER}
-    if len(leather) > 1 or not leather <= set(NEUTRALS): return False
+    if len(leather) > 1 or not leather <= set(spec.neutrals): return False
     for (a, b), ts in SETS:
         if a in vals and b in vals and any(vals[a][t] != vals[b][t] for t in ts): return False
-    loud = [c for c, v in vals.items() if v['pattern'] not in (None, 'solid') and not (c == 'scarves' and 'hats' in vals)]
+    loud = [c for c, v in vals.items() if v['pattern'] not in (None, types['pattern'][0]) and not (c == 'scarves' and 'hats' in vals)]
     return len(loud) <= 1
 
 # %% ../nbs/05_synth.ipynb #c025
-def _allowed(slot, row, chosen, accent, leather, loud):
+def _allowed(slot, row, chosen, accent, leather, loud, spec=None):
     "Can item `row` (value indices) fill `slot` next to the items `chosen` (slot → row)?"
-    color = SYNTH_TYPES['color'][row[_T['color']]]
-    if slot in CLOTHES and color not in NEUTRALS + (accent,): return False
+    spec = synth_spec(spec); T = spec.T
+    color = spec.types['color'][row[T['color']]]
+    if slot in CLOTHES and color not in spec.neutrals + (accent,): return False
     if slot in LEATHER and color != leather: return False
-    if slot in CONTRAST and any(chosen[c][_T['color']] == row[_T['color']] for c in CONTRAST if c in chosen): return False
+    if slot in CONTRAST and any(chosen[c][T['color']] == row[T['color']] for c in CONTRAST if c in chosen): return False
     for (a, b), ts in SETS:
         other = b if slot == a else a if slot == b else None
-        if other in chosen and any(row[_T[t]] != chosen[other][_T[t]] for t in ts): return False
-    patterned = row[_T['pattern']] > 0
+        if other in chosen and any(row[T[t]] != chosen[other][T[t]] for t in ts): return False
+    patterned = row[T['pattern']] > 0
     return not (patterned and loud and not (slot == 'scarves' and 'hats' in chosen))
 
-def make_outfits(idx, n_outfits, seed=0, max_tries=50):
+def make_outfits(idx, n_outfits, seed=0, max_tries=50, spec=None):
     "Seeded outfits (lists of row indices into `idx`) that satisfy `outfit_ok`; optional slots are skipped when nothing fits"
+    spec = synth_spec(spec); T = spec.T
     rng = np.random.default_rng(seed)
     pools = {}
-    for r, row in enumerate(idx): pools.setdefault((POLYVORE_CATEGORIES[row[0]], row[_T['style']]), []).append(r)
+    for r, row in enumerate(idx): pools.setdefault((spec.types['category'][row[T['category']]], row[T['style']]), []).append(r)
     outs = []
     for _ in range(n_outfits*max_tries):
         if len(outs) == n_outfits: break
-        style, accent, leather = rng.integers(3), ACCENTS[rng.integers(4)], NEUTRALS[rng.integers(4)]
+        style = rng.integers(len(spec.types['style']))
+        accent, leather = spec.accents[rng.integers(len(spec.accents))], spec.neutrals[rng.integers(len(spec.neutrals))]
         core = CORE_SLOTS[rng.integers(2)]
         slots = list(core) + [s for s, p in EXTRA_SLOTS.items() if rng.uniform() < p]
         chosen, loud, ok = {}, False, True
         for slot in slots:
-            cand = [r for r in pools.get((slot, style), []) if _allowed(slot, idx[r], {k: idx[v] for k, v in chosen.items()}, accent, leather, loud)]
+            cand = [r for r in pools.get((slot, style), []) if _allowed(slot, idx[r], {k: idx[v] for k, v in chosen.items()}, accent, leather, loud, spec)]
             if not cand:
                 if slot in core: ok = False; break
                 continue
             r = cand[rng.integers(len(cand))]
             chosen[slot] = r
-            loud |= bool(idx[r, _T['pattern']] > 0)
+            loud |= bool(idx[r, T['pattern']] > 0)
         if ok and len(chosen) >= 3: outs.append(list(chosen.values()))
     return outs
 
 # %% ../nbs/05_synth.ipynb #c028
 def _render_one(args):
-    i, row, size, seed, out = args
-    vals = {t: SYNTH_TYPES[t][v] for t, v in zip(SYNTH_TYPES, row) if v >= 0}
-    Image.fromarray(render_item(vals, size, seed=[seed, i])).save(out/f"{i:06d}.png", optimize=False)
+    i, row, size, seed, out, spec = args
+    vals = {t: spec.types[t][v] for t, v in zip(spec.types, row) if v >= 0}
+    Image.fromarray(render_item(vals, size, seed=[seed, i], spec=spec)).save(out/f"{i:06d}.png", optimize=False)
     return i
 
 def _write_lines(fn, rows): Path(fn).write_text(''.join(' '.join(map(str, r)) + '\n' for r in rows))
 
 # %% ../nbs/05_synth.ipynb #x2a17734
-def _render_all(out, idx, size, seed, n_workers=None, progress=True):
+def _render_all(out, idx, size, seed, n_workers=None, progress=True, spec=None):
     "Render the items with value indices `idx` into `out/images` with `n_workers` processes (default: up to 4)"
+    spec = synth_spec(spec)
     (out/'images').mkdir(parents=True, exist_ok=True)
-    jobs = [(i, idx[i], size, seed, out/'images') for i in range(len(idx))]
+    jobs = [(i, idx[i], size, seed, out/'images', spec) for i in range(len(idx))]
     n_workers = min(os.cpu_count() or 1, 4) if n_workers is None else n_workers
     if n_workers > 1:
         with ProcessPoolExecutor(n_workers) as ex:
@@ -446,9 +678,9 @@ def _render_all(out, idx, size, seed, n_workers=None, progress=True):
         for j in show_progress(jobs, show=progress): _render_one(j)
 
 # %% ../nbs/05_synth.ipynb #xe08facd
-def _write_splits(out, idx, rows, ids, seed, triplets_per_item):
+def _write_splits(out, idx, rows, ids, seed, triplets_per_item, spec=None):
     "Schema, image lists and labels of the `rows` of each split, triplets and manipulation queries; returns the numbers of manipulation triplets and queries"
-    sc = SYNTH_SCHEMA
+    sc = synth_spec(spec).schema
     sc.save(out/'attributes.json')
     (out/'attr_num.txt').write_text(''.join(f"{k}\n" for k in sc.sizes))
     labels = {k: sc.to_labels(idx[r]) for k, r in rows.items()}
@@ -463,12 +695,13 @@ def _write_splits(out, idx, rows, ids, seed, triplets_per_item):
     return len(trip), len(q['ref'])
 
 # %% ../nbs/05_synth.ipynb #c029
-def _write_polyvore(out, ids, idx, outfits, fitb):
+def _write_polyvore(out, ids, idx, outfits, fitb, spec=None):
+    types = synth_spec(spec).types
     pv = out/'polyvore'; (pv/'nondisjoint').mkdir(parents=True, exist_ok=True)
     if not (pv/'images').exists(): os.symlink('../images', pv/'images')
     meta = {}
     for i, r in zip(ids, idx):
-        v = {t: SYNTH_TYPES[t][x] for t, x in zip(SYNTH_TYPES, r) if x >= 0}
+        v = {t: types[t][x] for t, x in zip(types, r) if x >= 0}
         name = ' '.join(v[t] for t in ('style', 'color', 'pattern') if t in v) + ' ' + v['category']
         meta[i] = dict(url_name=name, description='synthetic item', catgeories=[v['category']], title=name, related=[],
                        category_id=str(POLYVORE_CATEGORIES.index(v['category']) + 1), semantic_category=v['category'])
@@ -491,31 +724,36 @@ def _write_polyvore(out, ids, idx, outfits, fitb):
         (pv/'nondisjoint'/f'fill_in_blank_{sp}.json').write_text(json.dumps(js))
 
 # %% ../nbs/05_synth.ipynb #xb1d7290
-def _write_outfits(out, idx, rows, ids, seed):
-    "Outfits of each split (a tenth of train's as valid) and the test FITB questions, in Polyvore format; returns outfits per split"
+def _write_outfits(out, idx, lab, rows, ids, seed, spec=None):
+    "Outfits of each split (a tenth of train's as valid) from the true values `idx`, and the test FITB questions, in Polyvore format with the labels `lab`; returns outfits per split"
     outfits = {}
-    train_outs = make_outfits(idx[rows['train']], len(rows['train'])//2, seed=seed)
+    train_outs = make_outfits(idx[rows['train']], len(rows['train'])//2, seed=seed, spec=spec)
     n_val = len(train_outs)//10
     for sp, r, outs in (('train', rows['train'], train_outs[n_val:]), ('valid', rows['train'], train_outs[:n_val]),
-                        ('test', rows['test'], make_outfits(idx[rows['test']], len(rows['test'])//2, seed=seed + 1))):
+                        ('test', rows['test'], make_outfits(idx[rows['test']], len(rows['test'])//2, seed=seed + 1, spec=spec))):
         outfits[sp] = [(str(1000000*(sp == 'test') + 500000*(sp == 'valid') + k + 1), [ids[r[i]] for i in o]) for k, o in enumerate(outs)]
     cat = {ids[i]: POLYVORE_CATEGORIES[idx[i, 0]] for i in range(len(ids))}
-    _write_polyvore(out, ids, idx, outfits, {'test': make_fitb(outfits['test'], cat, seed=seed)})
+    _write_polyvore(out, ids, lab, outfits, {'test': make_fitb(outfits['test'], cat, seed=seed)}, spec)
     return {k: len(v) for k, v in outfits.items()}
 
 # %% ../nbs/05_synth.ipynb #xc560f53
-def _write_dataset(out, n_items, seed, size, test_frac, n_workers, triplets_per_item, progress):
+def _write_dataset(out, n_items, seed, size, test_frac, n_workers, triplets_per_item, progress, spec=None):
     "Write every file of a dataset into the new folder `out`; returns its counts and the seconds until the images were rendered"
+    spec = synth_spec(spec)
     t0 = time.perf_counter()
-    idx, fam = sample_catalogue(n_items, seed)
+    idx, fam = sample_catalogue(n_items, seed, spec=spec)
     test_fam = np.random.default_rng([seed, 1]).permutation(fam.max() + 1)[:int(round((fam.max() + 1)*test_frac))]
     is_test = np.isin(fam, test_fam)
     rows, ids = {'train': np.flatnonzero(~is_test), 'test': np.flatnonzero(is_test)}, [f"{i:06d}" for i in range(n_items)]
-    _render_all(out, idx, size, seed, n_workers, progress)
+    _render_all(out, idx, size, seed, n_workers, progress, spec)
     t_img = time.perf_counter() - t0
-    n_trip, n_q = _write_splits(out, idx, rows, ids, seed, triplets_per_item)
-    outfits = _write_outfits(out, idx, rows, ids, seed)
-    return dict(n_items=n_items, train=len(rows['train']), test=len(rows['test']), triplets=n_trip, queries=n_q, outfits=outfits), t_img
+    lab = noisy_labels(idx, spec, seed)
+    n_trip, n_q = _write_splits(out, lab, rows, ids, seed, triplets_per_item, spec)
+    outfits = _write_outfits(out, idx, lab, rows, ids, seed, spec)
+    made = dict(difficulty=spec.name, seed=seed, n_items=n_items, test_frac=test_frac, size=size)
+    (out/'synth.json').write_text(json.dumps(made, indent=1) + '\n')
+    return dict(n_items=n_items, train=len(rows['train']), test=len(rows['test']), triplets=n_trip, queries=n_q, outfits=outfits,
+                difficulty=spec.name, noisy_labels=int((lab != idx).sum())), t_img
 
 # %% ../nbs/05_synth.ipynb #x06dbd9e
 def _check_out(out, overwrite):
@@ -543,15 +781,19 @@ def _move_into_place(new, out):
     if old: shutil.rmtree(old)
 
 # %% ../nbs/05_synth.ipynb #c030
-def synth_dataset(out, n_items=2000, seed=0, size=64, test_frac=0.2, n_workers=None, triplets_per_item=2, progress=True, overwrite=False) -> dict:
-    "Generate the synthetic fashion dataset in folder `out`, replacing what is there only if `overwrite`; returns counts and the generation speed"
+def synth_dataset(out, n_items=None, seed=0, size=64, test_frac=None, n_workers=None, triplets_per_item=2, progress=True, overwrite=False,
+                  difficulty='standard') -> dict:
+    "Generate the synthetic fashion dataset of `difficulty` in folder `out`, replacing what is there only if `overwrite`; returns counts and the generation speed"
+    spec = synth_spec(difficulty)
+    n_items = spec.n_items if n_items is None else n_items
+    test_frac = spec.test_frac if test_frac is None else test_frac
     if not 0 < test_frac < 1: raise ValueError(f"test_frac must be between 0 and 1 (exclusive), got {test_frac}: both splits need items")
     _check_out(Path(out), overwrite)
     t0 = time.perf_counter()
     dest = Path(os.path.realpath(out))                                # a linked `out` keeps its link: the data lands at the target
     part = _sibling(dest, 'partial')
     try:
-        counts, t_img = _write_dataset(part, n_items, seed, size, test_frac, n_workers, triplets_per_item, progress)
+        counts, t_img = _write_dataset(part, n_items, seed, size, test_frac, n_workers, triplets_per_item, progress, spec)
         _move_into_place(part, dest)
     finally: shutil.rmtree(part, ignore_errors=True)                 # what a failed or interrupted run wrote
     dt = time.perf_counter() - t0
