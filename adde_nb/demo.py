@@ -255,12 +255,12 @@ def tiny_demo() -> tuple:
     return out, read_json(out/'results.json')
 
 # %% ../nbs/30_demo.ipynb #x2563884
-def seeded_ablation(data, out, seeds=(0, 1, 2), ablations=ABLATIONS, enc_kw=None, manip_kw=None, eval_kw=None, resume=True, **common) -> tuple:
+def seeded_ablation(dataset, out, seeds=(0, 1, 2), ablations=ABLATIONS, enc_kw=None, manip_kw=None, eval_kw=None, resume=True, **common) -> tuple:
     "For each seed s: an encoder (`common` + `enc_kw`) in `out/seed<s>/encoder`, and ADDE-M with `ablations` from it (`common` + `manip_kw`); ({s: encoder}, {s: {variant: run}})"
     enc, runs = {}, {}
     for s in seeds:
-        enc[s] = stage('encoder', data, Path(out)/f'seed{s}'/'encoder', resume, seed=s, **common, **(enc_kw or {}))
-        runs[s] = manip_stage(data, Path(out)/f'seed{s}', ablations, resume, eval_kw, init=enc[s], seed=s, **common, **(manip_kw or {}))
+        enc[s] = stage('encoder', dataset, Path(out)/f'seed{s}'/'encoder', resume, seed=s, **common, **(enc_kw or {}))
+        runs[s] = manip_stage(dataset, Path(out)/f'seed{s}', ablations, resume, eval_kw, init=enc[s], seed=s, **common, **(manip_kw or {}))
     return enc, runs
 
 def ablation_table(runs:dict, section='manipulation', keys=('adde_m/top@*',)):
