@@ -279,4 +279,4 @@ def paired_diffs(a:dict, b:dict, ks=(10, 30, 50), n_boot=2000, seed=0) -> dict:
 
 def diff_text(d:dict) -> dict:
     "'top@k' → '+mean ± sd [lower, upper]' of a `paired_diffs` result"
-    return {f'top@{k}': f"{m:+.4f} ± {'–' if sd != sd else f'{sd:.4f}'} [{lo:+.4f}, {hi:+.4f}]" for k, (m, sd, lo, hi) in d.items()}
+    return {f'top@{k}': f"{m:+.4f} ± {'–' if np.isnan(sd) else f'{sd:.4f}'} [{lo:+.4f}, {hi:+.4f}]" for k, (m, sd, lo, hi) in d.items()}

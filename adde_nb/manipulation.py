@@ -30,8 +30,8 @@ from .runs import *
 # %% auto #0
 __all__ = ['HYBRID_GRID', 'RANKERS', 'PROTOCOLS', 'MemoryBlock', 'init_memory', 'memory_rows', 'ADDEManip', 'ManipLoss',
            'MarginSchedule', 'two_step_lr', 'build_manip', 'held_out', 'manip_triplets', 'valid_queries', 'valid_top',
-           'manip_learner', 'train_manip', 'eval_queries', 'attribute_prediction_ranking', 'predicted_values',
-           'agreement_ranking', 'hybrid_weight', 'check_protocol', 'evaluation_name', 'rankings_file', 'load_rankings',
+           'manip_learner', 'train_manip', 'eval_queries', 'agreement_ranking', 'attribute_prediction_ranking',
+           'predicted_values', 'hybrid_weight', 'check_protocol', 'evaluation_name', 'rankings_file', 'load_rankings',
            'ranking_hits', 'check_ks', 'eval_manip', 'manip_table', 'manip_figure']
 
 # %% ../nbs/11_manipulation.ipynb #c006
@@ -207,26 +207,6 @@ def eval_queries(data:FashionData, n_changes=1, max_queries=None, seed=0, types=
     return {k: v[keep] for k, v in q.items()}
 
 # %% ../nbs/11_manipulation.ipynb #c039
-def attribute_prediction_ranking(pred_idx, target_idx, r_ref, r_gallery, k, exclude=None, chunk=512):
-    "Gallery rows ranked by matches of predicted values with the target's labelled types, ties by distance; row `exclude[q]` left out"
-    g = F.normalize(torch.as_tensor(r_gallery).flatten(1), dim=-1)
-    q = F.normalize(torch.as_tensor(r_ref).flatten(1), dim=-1)
-    P, T = torch.as_tensor(pred_idx), torch.as_tensor(target_idx)
-    out = []
-    for s in range(0, len(T), chunk):
-        t = T[s:s+chunk]
-        score = ((P[None] == t[:, None]) & (t[:, None] >= 0)).sum(-1).float()          # (q, N) matched types
-        dist = torch.cdist(q[s:s+chunk], g).pow(2)                                       # in [0, 4]
-        key = score*10 - dist
-        if exclude is not None: key[torch.arange(len(t)), torch.as_tensor(exclude[s:s+chunk])] = float('-inf')
-        out.append(key.topk(k, dim=1).indices)
-    return torch.cat(out)
-
-# %% ../nbs/11_manipulation.ipynb #xd4dccce
-def predicted_values(logits, schema) -> torch.Tensor:
-    "(N, n) predicted value index of every type from (N, J) logits"
-    return torch.stack([torch.as_tensor(logits)[:, schema.block(a)].argmax(1) for a in range(schema.n)], 1)
-
 def agreement_ranking(pred_idx, target_idx, r_query, r_gallery, k, weight, exclude=None, chunk=512):
     "Gallery rows ranked by `weight` × matches of predicted values with the target's labelled types minus the squared distance (unit vectors)"
     g = F.normalize(torch.as_tensor(r_gallery).flatten(1).float(), dim=-1)
@@ -240,6 +220,15 @@ def agreement_ranking(pred_idx, target_idx, r_query, r_gallery, k, weight, exclu
         if exclude is not None: key[torch.arange(len(t)), torch.as_tensor(exclude[s:s+chunk])] = float('-inf')
         out.append(key.topk(k, dim=1).indices)
     return torch.cat(out)
+
+def attribute_prediction_ranking(pred_idx, target_idx, r_ref, r_gallery, k, exclude=None, chunk=512):
+    "Gallery rows ranked by matches of predicted values with the target's labelled types, ties by distance to the reference; row `exclude[q]` left out"
+    return agreement_ranking(pred_idx, target_idx, r_ref, r_gallery, k, 10., exclude, chunk)   # 10 > 4, the largest squared distance
+
+# %% ../nbs/11_manipulation.ipynb #xd4dccce
+def predicted_values(logits, schema) -> torch.Tensor:
+    "(N, n) predicted value index of every type from (N, J) logits"
+    return torch.stack([torch.as_tensor(logits)[:, schema.block(a)].argmax(1) for a in range(schema.n)], 1)
 
 # %% ../nbs/11_manipulation.ipynb #x98dbc7c
 HYBRID_GRID = (0., 0.05, 0.1, 0.2, 0.5, 1., 2., 10.)
