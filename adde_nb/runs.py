@@ -639,14 +639,16 @@ IGNORED_IN_VARIANT = ('seed', 'out', 'data', 'images', 'init')   # options in wh
 
 # %% ../nbs/09_runs.ipynb #x6ceea6c
 def variant_groups(runs) -> dict:
-    "Label → run folders, grouping runs whose options differ only in `IGNORED_IN_VARIANT`; labels name the options that set groups apart"
+    "Label → run folders, grouping runs whose options differ only in `IGNORED_IN_VARIANT`; the first group is labelled with the options that set groups apart, the others with where they differ from it"
     cfgs = {str(r): load_config(r)[0] for r in runs}
     kinds = sorted({c.kind for c in cfgs.values()})
     if len(kinds) > 1: raise UsageError(f"runs of several kinds ({', '.join(kinds)}): a table gathers runs of one kind")
     opts = {r: {k: v for k, v in asdict(c).items() if k not in IGNORED_IN_VARIANT} for r, c in cfgs.items()}
     differ = [k for k in next(iter(opts.values())) if len({json.dumps(o.get(k)) for o in opts.values()}) > 1]
-    groups = {}
-    for r, o in opts.items(): groups.setdefault(', '.join(f'{k}={o[k]}' for k in differ) or 'all runs', []).append(r)
+    first, groups = next(iter(opts.values())), {}
+    for r, o in opts.items():
+        label = ', '.join(f'{k}={o[k]}' for k in differ if o[k] != first[k]) or ', '.join(f'{k}={first[k]}' for k in differ)
+        groups.setdefault(label or 'all runs', []).append(r)
     return groups
 
 def seed_table(runs, section, keys=('*',), data:FashionData=None):

@@ -34,3 +34,11 @@ def test_saved_outputs_are_clean():
                 for t in _texts(o):
                     bad += [f"{nb.name} cell {i}: {why}" for pat, why in BAD.items() if pat in t]
     assert not bad, '\n'.join(bad)
+
+def test_no_dataset_photos_committed():
+    "Cells that show a real dataset's photos (marked with `PHOTO_MARK`) are committed without outputs: the data may be read, not copied"
+    import json
+    from adde_nb.docs import PHOTO_MARK
+    bad = [f"{nb.name} cell {c.get('id', i)}" for nb in NBS for i, c in enumerate(json.loads(nb.read_text())['cells'])
+           if c['cell_type'] == 'code' and PHOTO_MARK in ''.join(c['source']) and c.get('outputs')]
+    assert not bad, "photo outputs of a real dataset are saved in " + ', '.join(bad) + ": run `make outputs` or adde_nb.docs.drop_photo_outputs()"
