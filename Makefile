@@ -47,7 +47,7 @@ outputs: $(STAMP)
 	$(BIN)/nbdev-clean
 
 study: $(STAMP)
-	$(BIN)/nbdev-test --save --n-workers 1 --flags slow --cell-timeout 3600 --do-print
+	$(BIN)/nbdev-test --save --n-workers 1 --flags slow --cell-timeout 7200 --do-print
 	$(BIN)/python -c "from adde_nb.docs import drop_photo_outputs; print('photo outputs dropped:', drop_photo_outputs())"
 	$(BIN)/nbdev-clean
 

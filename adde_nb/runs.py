@@ -644,8 +644,8 @@ def variant_groups(runs) -> dict:
     kinds = sorted({c.kind for c in cfgs.values()})
     if len(kinds) > 1: raise UsageError(f"runs of several kinds ({', '.join(kinds)}): a table gathers runs of one kind")
     opts = {r: {k: v for k, v in asdict(c).items() if k not in IGNORED_IN_VARIANT} for r, c in cfgs.items()}
-    differ = [k for k in next(iter(opts.values())) if len({json.dumps(o.get(k)) for o in opts.values()}) > 1]
     first, groups = next(iter(opts.values())), {}
+    differ = [k for k in first if len({json.dumps(o.get(k)) for o in opts.values()}) > 1]
     for r, o in opts.items():
         label = ', '.join(f'{k}={o[k]}' for k in differ if o[k] != first[k]) or ', '.join(f'{k}={first[k]}' for k in differ)
         groups.setdefault(label or 'all runs', []).append(r)

@@ -41,4 +41,4 @@ def test_no_dataset_photos_committed():
     from adde_nb.docs import PHOTO_MARK
     bad = [f"{nb.name} cell {c.get('id', i)}" for nb in NBS for i, c in enumerate(json.loads(nb.read_text())['cells'])
            if c['cell_type'] == 'code' and PHOTO_MARK in ''.join(c['source']) and c.get('outputs')]
-    assert not bad, "photo outputs of a real dataset are saved in " + ', '.join(bad) + ": run `make outputs` or adde_nb.docs.drop_photo_outputs()"
+    assert not bad, "photo outputs of a real dataset are saved in " + ', '.join(bad) + ": run adde_nb.docs.drop_photo_outputs() (`make study` does it after saving)"
