@@ -13,9 +13,10 @@ import numpy as np
 from .runs import read_json, write_json, run_kind, kind_fn, fresh_metrics, load_config, seed_table
 
 # %% auto #0
-__all__ = ['PRESETS', 'LOSS_TERMS', 'ABLATIONS', 'Preset', 'Stages', 'stage', 'ablation_set', 'manip_stage', 'attribute_table',
-           'conditional_table', 'outfit_table', 'result_tables', 'md_table', 'write_report', 'run_demo', 'tiny_demo',
-           'seeded_ablation', 'ablation_table', 'paired_diffs', 'diff_text']
+__all__ = ['PRESETS', 'LOSS_TERMS', 'ABLATIONS', 'RANKER_PAIRS', 'Preset', 'Stages', 'stage', 'ablation_set', 'manip_stage',
+           'attribute_table', 'conditional_table', 'outfit_table', 'result_tables', 'md_table', 'write_report',
+           'run_demo', 'tiny_demo', 'seeded_ablation', 'ablation_table', 'paired_diffs', 'diff_text', 'variant_diffs',
+           'ranker_table', 'ranker_diffs', 'selection_table']
 
 # %% ../nbs/30_demo.ipynb #c006
 @dataclass
@@ -280,3 +281,44 @@ def paired_diffs(a:dict, b:dict, ks=(10, 30, 50), n_boot=2000, seed=0) -> dict:
 def diff_text(d:dict) -> dict:
     "'top@k' → '+mean ± sd [lower, upper]' of a `paired_diffs` result"
     return {f'top@{k}': f"{m:+.4f} ± {'–' if np.isnan(sd) else f'{sd:.4f}'} [{lo:+.4f}, {hi:+.4f}]" for k, (m, sd, lo, hi) in d.items()}
+
+# %% ../nbs/30_demo.ipynb #hrk002
+RANKER_PAIRS = (('adde_m', 'attribute_prediction'), ('adde_m', 'no_manipulation'), ('hybrid', 'adde_m'), ('hybrid', 'attribute_prediction'))
+
+def _hits(runs, variant, ranker, protocol='paper'):
+    "seed → (Q, K) hits of `ranker` in the `variant` run of each seed"
+    from adde_nb.manipulation import ranking_hits
+    return {s: ranking_hits(runs[s][variant], protocol=protocol)[ranker] for s in runs}
+
+def variant_diffs(runs:dict, ranker='adde_m', base='ADDE-M', ks=(10, 30, 50)):
+    "One row per variant but `base` of `runs` (seed → variant → run): '`variant` − `base`' of `ranker`'s top@k, as `diff_text`"
+    import pandas as pd
+    first = runs[next(iter(runs))]
+    b = _hits(runs, base, ranker)
+    return pd.DataFrame({f'{v} − {base}': diff_text(paired_diffs(_hits(runs, v, ranker), b, ks)) for v in first if v != base}).T
+
+# %% ../nbs/30_demo.ipynb #hrk003
+def ranker_table(runs:dict, variant='ADDE-M', section='manipulation'):
+    "One row per ranker saved by the `variant` runs of `runs` (seed → variant → run): top@k mean | sd | n over the seeds"
+    import pandas as pd
+    from adde_nb.manipulation import RANKERS
+    m = fresh_metrics(runs[next(iter(runs))][variant], section)
+    return pd.DataFrame({RANKERS[nm]: seed_table([runs[s][variant] for s in runs], section, [f'{nm}/top@*']).iloc[0].rename(lambda c: c.split('/')[-1], level=0)
+                         for nm in RANKERS if nm in m}).T
+
+def ranker_diffs(runs:dict, pairs=RANKER_PAIRS, variant='ADDE-M', ks=(10, 30, 50)):
+    "One row per pair (a, b) of rankers: top@k of a − b in the `variant` runs of `runs`, as `diff_text`"
+    import pandas as pd
+    from adde_nb.manipulation import RANKERS
+    return pd.DataFrame({f'{RANKERS[a]} − {RANKERS[b]}': diff_text(paired_diffs(_hits(runs, variant, a), _hits(runs, variant, b), ks)) for a, b in pairs}).T
+
+# %% ../nbs/30_demo.ipynb #hrk004
+def selection_table(runs:dict):
+    "One row per run of `runs` (seed → variant → run): the epoch model selection kept and the validation score at the first, kept and last epoch"
+    import pandas as pd
+    rows = {}
+    for s, vs in runs.items():
+        for v, r in vs.items():
+            x = read_json(Path(r)/'metrics.json')['selection']
+            rows[f'seed {s}, {v}'] = {'selected epoch': x['selected_epoch'], 'first': x['curve'][0]['score'], 'selected': x['score'], 'last': x['curve'][-1]['score']}
+    return pd.DataFrame(rows).T

@@ -141,8 +141,8 @@ HARD = SynthSpec('hard', HARD_TYPES, HARD_APPLIES, HARD_COLORS, style_priors=HAR
                  variant_weights=dict(color=6, pattern=2, **{t: 1 for t in HARD_TYPES if t not in ('category', 'color', 'pattern', 'style')}),
                  neutrals=('black', 'charcoal', 'grey', 'silver', 'white', 'ivory', 'beige', 'tan', 'brown', 'navy'),
                  requires=dict(print='pattern'), n_items=15000, test_frac=0.33,
-                 scale=(0.76, 0.98), turn=0.25, shift=0.07, bg=(150, 248), shade=(0.88, 1.1), tint=8, noise=2.5,
-                 clutter=2, cast=0.04, occlude=0.08, blur=0.05, label_noise=0.03)
+                 scale=(0.86, 0.96), turn=0.2, shift=0.05, bg=(150, 248), shade=(0.94, 1.06), tint=5, noise=2.5,
+                 clutter=2, cast=0.03, occlude=0.08, blur=0.05, label_noise=0.03)
 DIFFICULTIES = dict(easy=EASY, standard=STANDARD, hard=HARD)
 
 def synth_spec(difficulty='standard') -> SynthSpec:
@@ -276,10 +276,10 @@ def _closure(cv, top, bottom):
     "Buttons, a double row of them or a zip from below the neckline to `bottom`"
     cl = cv.values.get('closure')
     y0, y1 = top + _NECK_DEPTH.get(cv.values.get('neckline'), 0.13), bottom - 0.03
-    if cl == 'zip': cv.poly(cv.trim, [(0.494, y0), (0.506, y0), (0.506, y1), (0.494, y1)])
+    if cl == 'zip': cv.poly(cv.trim, [(0.488, y0), (0.512, y0), (0.512, y1), (0.488, y1)])
     elif cl in ('buttons', 'double-breasted'):
-        for x in ((0.5,) if cl == 'buttons' else (0.46, 0.54)):
-            for yy in np.linspace(y0, y1, 5): cv.trim.ellipse(cv.box([(x-0.018, yy-0.018), (x+0.018, yy+0.018)]), fill=255)
+        for x in ((0.5,) if cl == 'buttons' else (0.45, 0.55)):
+            for yy in np.linspace(y0, y1, 5): cv.trim.ellipse(cv.box([(x-0.028, yy-0.028), (x+0.028, yy+0.028)]), fill=255)
 
 def _hem(cv, x0, x1, y):
     "A band along the hem from `x0` to `x1` at height `y`, or a fringe below it"
@@ -289,13 +289,13 @@ def _hem(cv, x0, x1, y):
         for x in np.linspace(x0 + 0.01, x1 - 0.01, max(3, int((x1 - x0)/0.03))):
             cv.trim.line(cv.px([(x, y), (x, y + 0.06)]), fill=255, width=cv.stroke(0.25, least=1))
 
-def _pocket(cv, cx, cy, s=0.11):
+def _pocket(cv, cx, cy, s=0.15):
     "An outlined pocket with its top centre at (`cx`, `cy`), with a flap over it or without"
     p = cv.values.get('pocket')
     if p not in ('patch', 'flap'): return
     pts = [(cx-s/2, cy), (cx+s/2, cy), (cx+s/2, cy+s), (cx-s/2, cy+s)]
-    cv.trim.line(cv.px(pts + pts[:1]), fill=255, width=cv.stroke(0.25, least=1))
-    if p == 'flap': cv.poly(cv.trim, [(cx-s/2-0.01, cy-0.01), (cx+s/2+0.01, cy-0.01), (cx+s/2+0.01, cy+0.035), (cx-s/2-0.01, cy+0.035)])
+    cv.trim.line(cv.px(pts + pts[:1]), fill=255, width=cv.stroke(0.45, least=1))
+    if p == 'flap': cv.poly(cv.trim, [(cx-s/2-0.01, cy-0.01), (cx+s/2+0.01, cy-0.01), (cx+s/2+0.01, cy+0.05), (cx-s/2-0.01, cy+0.05)])
 
 # %% ../nbs/05_synth.ipynb #x874ee25
 def _torso(cv, top, bottom, w):
@@ -551,7 +551,7 @@ def render_item(values:dict, size=64, seed=0, spec=None) -> np.ndarray:
     u, v = (x - W/2)*c + (y - W/2)*s_, -(x - W/2)*s_ + (y - W/2)*c    # the item's own frame: patterns turn with it
     if values.get('pattern') not in (None, 'solid'):
         period = W/rng.uniform(6.5, 8.5)
-        if 'print' in values: period = period*{'small': 0.75, 'medium': 1.0, 'large': 1.35}[values['print']]
+        if 'print' in values: period = W/7.5*{'small': 0.7, 'medium': 1.0, 'large': 1.45}[values['print']]   # fixed sizes: the print is readable
         pm = _pattern(values['pattern'], u, v, period, rng.uniform())
         pc = np.array((40, 40, 60) if lum > 150 else (245, 240, 225), np.float32) + rng.uniform(-12, 12, 3)
         if values['pattern'] == 'floral': pc = np.array((235, 120, 160) if lum < 150 or lum > 200 else (120, 40, 90), np.float32)
