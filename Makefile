@@ -40,7 +40,7 @@ nbtest: $(STAMP)
 	$(BIN)/nbdev-test --n-workers $(JOBS)
 
 # Saved notebook outputs. `outputs`: the library notebooks (seconds each; the experiment notebooks' `#| slow` cells keep
-# theirs). `study`: every notebook including the experiments' `#| slow` cells (about an hour on two CPU cores: they train
+# theirs). `study`: every notebook including the experiments' `#| slow` cells (about four hours on two CPU cores, estimated from its parts: they train
 # their runs under runs/; 91 and 92 need ../shared/data), then the real datasets' photos are dropped from the outputs.
 outputs: $(STAMP)
 	$(BIN)/nbdev-test --save --n-workers 1
