@@ -285,17 +285,19 @@ def diff_text(d:dict) -> dict:
 # %% ../nbs/30_demo.ipynb #hrk002
 RANKER_PAIRS = (('adde_m', 'attribute_prediction'), ('adde_m', 'no_manipulation'), ('hybrid', 'adde_m'), ('hybrid', 'attribute_prediction'))
 
-def _hits(runs, variant, ranker, protocol='paper'):
-    "seed → (Q, K) hits of `ranker` in the `variant` run of each seed"
+def _hits(runs, variant, protocol='paper'):
+    "seed → ranker → (Q, K) hits in the `variant` run of each seed (its rankings file read once)"
     from adde_nb.manipulation import ranking_hits
-    return {s: ranking_hits(runs[s][variant], protocol=protocol)[ranker] for s in runs}
+    return {s: ranking_hits(runs[s][variant], protocol=protocol) for s in runs}
+
+def _of(hits, ranker): return {s: h[ranker] for s, h in hits.items()}
 
 def variant_diffs(runs:dict, ranker='adde_m', base='ADDE-M', ks=(10, 30, 50)):
     "One row per variant but `base` of `runs` (seed → variant → run): '`variant` − `base`' of `ranker`'s top@k, as `diff_text`"
     import pandas as pd
     first = runs[next(iter(runs))]
-    b = _hits(runs, base, ranker)
-    return pd.DataFrame({f'{v} − {base}': diff_text(paired_diffs(_hits(runs, v, ranker), b, ks)) for v in first if v != base}).T
+    b = _of(_hits(runs, base), ranker)
+    return pd.DataFrame({f'{v} − {base}': diff_text(paired_diffs(_of(_hits(runs, v), ranker), b, ks)) for v in first if v != base}).T
 
 # %% ../nbs/30_demo.ipynb #hrk003
 def ranker_table(runs:dict, variant='ADDE-M', section='manipulation'):
@@ -310,7 +312,8 @@ def ranker_diffs(runs:dict, pairs=RANKER_PAIRS, variant='ADDE-M', ks=(10, 30, 50
     "One row per pair (a, b) of rankers: top@k of a − b in the `variant` runs of `runs`, as `diff_text`"
     import pandas as pd
     from adde_nb.manipulation import RANKERS
-    return pd.DataFrame({f'{RANKERS[a]} − {RANKERS[b]}': diff_text(paired_diffs(_hits(runs, variant, a), _hits(runs, variant, b), ks)) for a, b in pairs}).T
+    hits = _hits(runs, variant)
+    return pd.DataFrame({f'{RANKERS[a]} − {RANKERS[b]}': diff_text(paired_diffs(_of(hits, a), _of(hits, b), ks)) for a, b in pairs}).T
 
 # %% ../nbs/30_demo.ipynb #hrk004
 def selection_table(runs:dict):

@@ -550,8 +550,8 @@ def render_item(values:dict, size=64, seed=0, spec=None) -> np.ndarray:
     c, s_ = cv.cos, cv.sin
     u, v = (x - W/2)*c + (y - W/2)*s_, -(x - W/2)*s_ + (y - W/2)*c    # the item's own frame: patterns turn with it
     if values.get('pattern') not in (None, 'solid'):
-        period = W/rng.uniform(6.5, 8.5)
-        if 'print' in values: period = W/7.5*{'small': 0.7, 'medium': 1.0, 'large': 1.45}[values['print']]   # fixed sizes: the print is readable
+        jitter = rng.uniform(6.5, 8.5)                               # drawn either way: the random stream stays the same
+        period = W/7.5*{'small': 0.7, 'medium': 1.0, 'large': 1.45}[values['print']] if 'print' in values else W/jitter   # fixed print sizes: readable
         pm = _pattern(values['pattern'], u, v, period, rng.uniform())
         pc = np.array((40, 40, 60) if lum > 150 else (245, 240, 225), np.float32) + rng.uniform(-12, 12, 3)
         if values['pattern'] == 'floral': pc = np.array((235, 120, 160) if lum < 150 or lum > 200 else (120, 40, 90), np.float32)
