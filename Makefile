@@ -9,7 +9,7 @@ STAMP := $(VENV)/.adde-installed
 PRESET ?= small
 JOBS ?= 2
 
-.PHONY: install demo test sync-check nbtest outputs study docs readme clean-venv
+.PHONY: install demo test sync-check browser nbtest outputs study docs readme screenshots clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,18 @@ sync-check: $(STAMP)
 	if [ "$$before" != "$$after" ]; then echo "nbdev-clean / nbdev-export / make_readme changed files:"; git status --short -- nbs adde_nb README.md; exit 1; fi; \
 	echo "sync-check: notebooks, adde_nb/ and README.md agree"
 
+# The browser test drives the system's Chromium through Playwright (which downloads no browser of its own): install
+# Debian's chromium where we can (root with apt-get); elsewhere that one test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && echo "browser: Debian's chromium installed") \
+	    || echo "browser: could not install chromium: the browser test will be skipped"; \
+	  else echo "browser: no Chromium and no way to install it here (needs root and apt-get): the browser test will be skipped"; fi; }
+
 # Each notebook is one pytest test (nbdev's own test_nb with the tst_flags of pyproject.toml: what
 # nbdev-test runs), beside the tests of the command line in tests/.
-test: sync-check
+test: sync-check browser
 	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -q -rs tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the notebooks or tests/ are missing"; fi; exit $$rc
 
@@ -50,6 +59,11 @@ study: $(STAMP)
 	$(BIN)/nbdev-test --save --n-workers 1 --flags slow --cell-timeout 7200 --do-print
 	$(BIN)/python -c "from adde_nb.docs import drop_photo_outputs; print('photo outputs dropped:', drop_photo_outputs())"
 	$(BIN)/nbdev-clean
+
+# The app's pictures in the docs and the README: a browser tour of `adde serve` on the demo's runs (after `make demo`).
+RUNS ?= runs/demo
+screenshots: $(STAMP) browser
+	$(BIN)/python -c "from adde_nb.app import tour_runs; print(tour_runs('$(RUNS)', 'nbs/images/app')['seen'])"
 
 readme: $(STAMP)
 	$(BIN)/python -c "from adde_nb.docs import make_readme; print(make_readme())"

@@ -12,8 +12,8 @@ from .schema import DataFormatError, UsageError
 
 # %% auto #0
 __all__ = ['KIND_NAMES', 'DIFFICULTY_NAMES', 'SPLITS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info',
-           'train_config', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_bench', 'cmd_docs',
-           'cmd_report', 'cmd_demo', 'Parser', 'make_parser', 'main']
+           'train_config', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_serve', 'cmd_bench',
+           'cmd_docs', 'cmd_report', 'cmd_demo', 'Parser', 'make_parser', 'main']
 
 # %% ../nbs/32_cli.ipynb #xa9e3721
 def at_least_1(s) -> int:
@@ -143,16 +143,33 @@ def cmd_index(a):
     stem = build_index(a.run, _data_of(a), a.split)
     print(f"index saved as {stem}.npy / .json")
 
+def _answer(ask, a):
+    "Print the answer of `ask(searcher)` as a table or JSON (progress lines go to stderr then); write its figure with --show"
+    import contextlib
+    from adde_nb.search import Searcher, table, show
+    with contextlib.redirect_stdout(sys.stderr if a.json else sys.stdout): res = ask(Searcher(a.run, _data_of(a), a.split))
+    print(json.dumps(res.to_json(), indent=1) if a.json else table(res))
+    if a.show:
+        from adde_nb.figures import save_figure
+        print(f"figure saved as {save_figure(show(res), a.show)}", file=sys.stderr if a.json else sys.stdout)
+
 def cmd_query(a):
-    from adde_nb.conditional import conditional_search
-    for h in conditional_search(a.run, a.like, a.condition, a.k, _data_of(a), a.split, normalize=a.normalize):
-        print(f"{h['rank']:>3}  {h['id']:<12} {a.condition}={h['value']}  d={h['distance']:.4f}  {h['path']}")
+    if a.edit: _answer(lambda s: s.manipulate(a.like, a.edit, a.k, keep_query=a.keep_query), a)
+    else: _answer(lambda s: s.similar(a.like, a.condition, a.k, keep_query=a.keep_query, normalize=a.normalize), a)
 
 def cmd_complete(a):
-    from adde_nb.outfit import complete
-    hits, cats = complete(a.run, a.outfit, a.category, a.k, _data_of(a), a.split, a.categories.split(',') if a.categories else None)
-    print(f"outfit categories: {', '.join(cats)}; best {a.category} for it:")
-    for h in hits: print(f"{h['rank']:>3}  {h['id']:<12} d={h['distance']:.4f}  {h['path']}")
+    _answer(lambda s: s.complete(a.outfit, a.category, a.k, a.categories.split(',') if a.categories else None), a)
+
+def _gallery_of(a):
+    "The dataset at --gallery, read with the first run's reader options (None: the run's own)"
+    if not a.gallery: return None
+    from adde_nb.search import task_runs
+    from adde_nb.runs import load_config, load_data
+    return load_data(load_config(task_runs(a.run[0])[0])[0], path=a.gallery)
+
+def cmd_serve(a):
+    from adde_nb.app import serve
+    serve(a.run, _gallery_of(a), a.split, a.host, a.port, max_upload=a.max_upload_mb*2**20)
 
 # %% ../nbs/32_cli.ipynb #c017
 def cmd_bench(a):
@@ -162,6 +179,12 @@ def cmd_bench(a):
         cols = [k for k in rows[0] if k not in ('gallery', 'dim', 'backend')]
         print(f"{'gallery':>8} {'dim':>5} {'backend':>8} " + ' '.join(f"{c:>14}" for c in cols))
         for r in rows: print(f"{r['gallery']:>8} {r['dim']:>5} {r['backend']:>8} " + ' '.join(f"{r[c]:>14.3f}" for c in cols))
+    elif a.what == 'serve':
+        from adde_nb.app import bench_serve
+        from adde_nb.search import Runs
+        r = bench_serve(Runs(a.run, _gallery_of(a), a.split), a.n, a.k, a.seed)
+        print(f"{r['n']} manipulation requests, one at a time, gallery of {r['gallery']}, k={r['k']}: ms per query")
+        for nm in ('search', 'server', 'round trip'): print(f"  {nm:<11} p50 {r[nm]['p50']:7.2f}   p95 {r[nm]['p95']:7.2f}   max {r[nm]['max']:7.2f}")
     else:
         from adde_nb.encoder import bench_extract
         print(f"{'backbone':>20} {'size':>5} {'device':>6} {'dtype':>6} {'images/s':>9} {'s/1000 img':>10}")
@@ -257,18 +280,33 @@ def _eval_parsers(sub):
 # %% ../nbs/32_cli.ipynb #c025
 SPLITS = ('test', 'train')   # the splits every dataset has; the test split is the gallery
 
+def _answer_args(p):
+    p.add_argument('--split', choices=SPLITS, default='test', help="the gallery (default: test)")
+    p.add_argument('--json', action='store_true', help="print the answer as JSON")
+    p.add_argument('--show', metavar='PNG', help="also write the figure: query, question, top-k with matches boxed in green")
+
 def _query_parsers(sub):
     ix = sub.add_parser('index', help="feature indexes").add_subparsers(dest='sub', required=True)
     b = ix.add_parser('build', help="extract and save a split's disentangled features"); _run_args(b)
     b.add_argument('--split', choices=SPLITS, default='test'); b.set_defaults(func=cmd_index)
-    q = sub.add_parser('query', help="conditional similarity: items like IMAGE in one attribute"); _run_args(q, 10)
-    q.add_argument('--like', required=True, help="query image"); q.add_argument('--condition', required=True, help="attribute type")
-    q.add_argument('--split', choices=SPLITS, default='test'); q.set_defaults(func=cmd_query)
-    q.add_argument('--normalize', action='store_true', help="distances between L2-normalised subspaces (default: raw, as in the paper)")
+    q = sub.add_parser('query', help="items like IMAGE with attributes edited (--edit, ADDE-M) or in one attribute (--condition)"); _run_args(q, 10)
+    q.add_argument('--like', required=True, help="query: an image file or a gallery item id")
+    how = q.add_mutually_exclusive_group(required=True)
+    how.add_argument('--edit', help="attribute manipulation: type=value[,type=value...], e.g. color=red (an ADDE-M run)")
+    how.add_argument('--condition', help="conditional similarity: the attribute type to compare")
+    q.add_argument('--normalize', action='store_true', help="--condition: distances between L2-normalised subspaces (default: raw, as in the paper)")
+    q.add_argument('--keep-query', action='store_true', help="a gallery item may be returned for itself (the paper's protocol)")
+    _answer_args(q); q.set_defaults(func=cmd_query)
     c = sub.add_parser('complete', help="outfit completion: best items of a category for an outfit"); _run_args(c, 10)
-    c.add_argument('--outfit', nargs='+', required=True, help="images of the outfit"); c.add_argument('--category', required=True)
-    c.add_argument('--categories', help="categories of the outfit images, comma-separated, one per image (default: predicted)")
-    c.add_argument('--split', choices=SPLITS, default='test'); c.set_defaults(func=cmd_complete)
+    c.add_argument('--outfit', nargs='+', required=True, help="the outfit: image files or gallery item ids"); c.add_argument('--category', required=True)
+    c.add_argument('--categories', help="categories of the outfit items, comma-separated, one per item (default: the dataset's, else predicted)")
+    _answer_args(c); c.set_defaults(func=cmd_complete)
+    s = sub.add_parser('serve', help="the web app: gallery, edits, similar items, outfits, your own image, JSON API")
+    s.add_argument('--run', nargs='+', required=True, help="run folders (an ADDE-M run for edits, an ADDE-O run for outfits) or the demo's folder")
+    s.add_argument('--gallery', help="dataset whose split is the gallery (default: the first run's), read with that run's reader options")
+    s.add_argument('--split', choices=SPLITS, default='test'); s.add_argument('--host', default='127.0.0.1', help="address to bind (default: this machine only)")
+    s.add_argument('--port', type=at_least_1, default=8000); s.add_argument('--max-upload-mb', type=at_least_1, default=8, help="largest image upload")
+    s.set_defaults(func=cmd_serve)
 
 # %% ../nbs/32_cli.ipynb #c026
 def _other_parsers(sub):
@@ -278,6 +316,11 @@ def _other_parsers(sub):
     bx = be.add_parser('extract'); bx.add_argument('--backbones', default='alexnet,resnet18,efficientnet_lite0')
     bx.add_argument('--sizes', type=int_list, default=(64, 224)); bx.add_argument('--n', type=at_least_1, default=512)
     bx.add_argument('--bs', type=at_least_1, default=128); bx.set_defaults(func=cmd_bench)
+    bs = be.add_parser('serve', help="p50/p95 ms of manipulation requests to the web app served locally")
+    bs.add_argument('--run', nargs='+', required=True, help="run folders with an ADDE-M run, or the demo's folder")
+    bs.add_argument('--gallery', help="dataset whose split is the gallery (default: the first run's)")
+    bs.add_argument('--split', choices=SPLITS, default='test'); bs.add_argument('--n', type=at_least_1, default=200)
+    bs.add_argument('--k', type=at_least_1, default=10); bs.add_argument('--seed', type=int, default=0); bs.set_defaults(func=cmd_bench)
     dc = sub.add_parser('docs', help="README and the docs site from the notebooks (quarto optional)")
     dc.add_argument('--root', default='.'); dc.add_argument('--out', default='_docs'); dc.add_argument('--no-quarto', action='store_true')
     dc.set_defaults(func=cmd_docs)

@@ -25,7 +25,7 @@ from .runs import *
 
 # %% auto #0
 __all__ = ['read_cond_triplets', 'cond_triplets', 'CondModel', 'pick', 'CondLoss', 'build_cond', 'cond_learner', 'train_cond',
-           'triplet_scores', 'conditional_map', 'eval_cond', 'conditional_search', 'cond_figure']
+           'triplet_scores', 'conditional_map', 'eval_cond', 'cond_figure']
 
 # %% ../nbs/12_conditional.ipynb #c007
 def read_cond_triplets(fn, n_images, n_types) -> np.ndarray:
@@ -135,18 +135,6 @@ def eval_cond(run, data:FashionData=None, k=10, device=None, backend='torch', no
     res[f'map@{k}_mean'] = float(np.mean(list(res[f'map@{k}'].values())))
     res.update(n_triplets=int(len(trip)), normalize=normalize)
     return record_metrics(run, 'conditional_normalized' if normalize else 'conditional', res, data)
-
-# %% ../nbs/12_conditional.ipynb #c021
-def conditional_search(run, image, condition, k=10, data:FashionData=None, split='test', normalize=False) -> list:
-    "Top-k gallery items most similar to `image` in attribute `condition` alone"
-    model, cfg, schema, data = open_run(run, data, 'cond')
-    a = schema.type_index(condition)
-    if not 1 <= k <= len(data[split]): raise UsageError(f"--k {k}: between 1 and the {len(data[split])} items of the gallery")
-    qf = query_features(model, cfg, [image])
-    d, rows = run_index(run, data, split, normalize=normalize).search(qf, k, subspace=a)
-    sp = data[split]
-    return [dict(rank=i + 1, id=sp.ids[r], path=str(data.root/sp.paths[r]), distance=float(dd),
-                 value=schema.describe(sp.labels[r])[schema.names[a]]) for i, (r, dd) in enumerate(zip(rows[0].tolist(), d[0].tolist()))]
 
 # %% ../nbs/12_conditional.ipynb #c023
 def cond_figure(run, data:FashionData=None, query=None, conditions=None, k=6, split='test', seed=0, size=96):

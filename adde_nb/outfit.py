@@ -27,8 +27,7 @@ from .runs import *
 # %% auto #0
 __all__ = ['outfit_types', 'OutfitModel', 'outfit_distance', 'take', 'OutfitNet', 'RankingLoss', 'outfit_rows', 'need_outfits',
            'pad_outfits', 'outfit_dls', 'by_cat_first', 'linear_decay', 'OutfitRun', 'build_outfit', 'outfit_learner',
-           'train_outfit', 'eval_outfit', 'complete', 'attention_table', 'plot_attention', 'attention_summary',
-           'outfit_figure']
+           'train_outfit', 'eval_outfit', 'attention_table', 'plot_attention', 'attention_summary', 'outfit_figure']
 
 # %% ../nbs/13_outfit.ipynb #c008
 def outfit_types(schema:Schema, train_idx, types=None, n=5) -> list:
@@ -258,35 +257,6 @@ def eval_outfit(run, data:FashionData=None, ks=(10, 30, 50), seed=0, device=None
                             full_representation=pack('full', fitb_accuracy(fitb['full'], labels)))
     res['types'] = [schema.names[a] for a in model.types]
     return record_metrics(run, 'outfit', res, data)
-
-# %% ../nbs/13_outfit.ipynb #c032
-@torch.no_grad()
-def complete(run, images, category, k=10, data:FashionData=None, split='test', categories=None):
-    "(top-k items of `category` in `split` for the outfit made of `images`, the images' categories)"
-    net, cfg, schema, data = open_run(run, data, 'outfit')
-    model = net.model
-    cat_names = list(data.outfits.categories if data.outfits else POLYVORE_CATEGORIES)
-    for c in [category, *(categories or [])]:
-        if c not in cat_names: raise UsageError(f"unknown category {c!r}; choose from {', '.join(cat_names)}")
-    if categories is not None and len(categories) != len(images):
-        raise UsageError(f"--categories: {len(categories)} given for {len(images)} outfit images (one per image)")
-    if k < 1: raise UsageError(f"--k {k}: must be at least 1")
-    rq = query_features(net, cfg, images)
-    if categories is None:
-        if 'category' not in schema.names: raise UsageError("give the categories of the outfit images (the schema has no category type)")
-        pred = model.encoder.predict(rq)[:, schema.block('category')].argmax(1)
-        categories = [schema['category'].values[i] for i in pred.tolist()]
-    cq = torch.as_tensor([cat_names.index(c) for c in categories])
-    outs, cats = outfit_rows(data, split)
-    pool = np.flatnonzero(cats == cat_names.index(category))
-    rg, _ = encode(model.encoder, data, split, cfg.size, rows=pool, progress=False)
-    z = model.project(torch.cat([rq, rg]))
-    m = torch.ones(1, len(images), dtype=torch.bool)
-    d = outfit_distance(model, z[:len(images)][None], cq[None], m, z[len(images):][None], torch.tensor([cat_names.index(category)]))[0]
-    order = d.argsort()[:k].tolist()
-    sp = data[split]
-    return [dict(rank=i + 1, id=sp.ids[pool[j]], path=str(data.root/sp.paths[pool[j]]), distance=float(d[j]))
-            for i, j in enumerate(order)], categories
 
 # %% ../nbs/13_outfit.ipynb #c034
 @torch.no_grad()

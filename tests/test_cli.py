@@ -112,7 +112,22 @@ def test_train_eval_query_complete(flow):
     c, out, _ = run('eval', 'cond', '--run', flow.cond)
     assert c == 0 and 'full representation' in out
     c, out, _ = run('query', '--run', flow.cond, '--like', flow.img, '--condition', 'color', '--k', 5)
-    assert c == 0 and len([l for l in out.splitlines() if 'color=' in l]) == 5
+    ranked = [l for l in out.splitlines() if l[:4].strip().isdigit()]
+    assert c == 0 and 'similar in color' in out and [int(l.split()[0]) for l in ranked] == [1, 2, 3, 4, 5], out
+    from adde_nb.data import load_dataset
+    test = load_dataset(flow.data)['test']; sch = load_dataset(flow.data).schema
+    row = next(i for i in range(len(test)) if sch.describe(test.labels[i])['color'] is not None)
+    cur = sch.describe(test.labels[row])['color']; new = next(v for v in sch['color'].values if v != cur)
+    c, out, _ = run('query', '--run', flow.manip, '--like', test.ids[row], '--edit', f'color={new}', '--k', 5, '--json', '--show', flow.root/'q.png')
+    res = json.loads(out)
+    assert c == 0 and res['task'] == 'manipulate' and res['ask']['target']['color'] == new and len(res['hits']) == 5, out
+    assert test.ids[row] not in [h['id'] for h in res['hits']] and (flow.root/'q.png').stat().st_size > 1000
+    assert all(h['match'] == all(h['labels'][t] == v for t, v in res['ask']['target'].items()) for h in res['hits'])
+    mine = flow.root/'mine.png'; shutil.copy(flow.img, mine)                              # an image that is not a gallery file
+    read = json.loads(run('query', '--run', flow.manip, '--like', mine, '--condition', 'color', '--k', 1, '--json')[1])['query']['predicted']
+    new = next(v for v in sch['color'].values if v != read['color'][0])                 # an image's values are what the model reads
+    c, out, _ = run('query', '--run', flow.manip, '--like', mine, '--edit', f'color={new}', '--k', 3)
+    assert c == 0 and f"color: {read['color'][0]} → {new}" in out and 'read: ' in out, out
     c, out, _ = run('eval', 'outfit', '--run', flow.outfit)
     assert c == 0 and 'uniform_attention' in out
     c, out, _ = run('complete', '--run', flow.outfit, '--outfit', flow.data/'images'/'000001.png', flow.data/'images'/'000002.png',
@@ -144,13 +159,18 @@ def _cases(f):
         (('eval', 'cond', '--run', f.cond, '--k', 100000), 2, ['--k 100000']),
         (('query', '--run', f.cond, '--like', f.img, '--condition', 'color', '--k', -3), 2, ["'-3' must be at least 1"]),
         (('query', '--run', f.cond, '--like', f.img, '--condition', 'colour'), 2, ["'colour' is not an attribute type", 'valid types']),
-        (('query', '--run', f.cond, '--like', f.img, '--condition', 'color', '--k', 100000), 2, ['--k 100000']),
-        (('query', '--run', f.manip, '--like', f.img, '--condition', 'color'), 2, ['this needs a cond run']),
+        (('query', '--run', f.cond, '--like', f.img, '--condition', 'color', '--k', 100000), 2, ['k=100000', 'between 1 and']),
+        (('query', '--run', f.cond, '--like', f.img, '--edit', 'color=red'), 2, ['needs an ADDE-M run']),
+        (('query', '--run', f.manip, '--like', f.img, '--edit', 'color=chartreuse'), 2, ["'chartreuse' is not a value of 'color'", 'valid values']),
+        (('query', '--run', f.manip, '--like', f.img, '--edit', 'colour=red'), 2, ["'colour' is not an attribute type"]),
+        (('query', '--run', f.manip, '--like', f.img, '--edit', 'color'), 2, ["'color' is not of the form type=value"]),
+        (('query', '--run', f.manip, '--like', f.img), 2, ['one of the arguments --edit --condition is required']),
+        (('query', '--run', f.manip, '--like', f.root/'missing.png', '--edit', 'color=red'), 1, ['missing.png']),
         (('query', '--run', f.cond, '--like', f.root/'missing.png', '--condition', 'color'), 1, ['missing.png']),
         (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--k', -2), 2, ["'-2' must be at least 1"]),
-        (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--categories', 'tops'), 2, ['1 given for 2 outfit images']),
+        (('complete', '--run', f.outfit, '--outfit', i1, i2, '--category', 'shoes', '--categories', 'tops'), 2, ['1 given for 2 outfit items']),
         (('complete', '--run', f.outfit, '--outfit', i1, '--category', 'boots'), 2, ["unknown category 'boots'"]),
-        (('complete', '--run', f.cond, '--outfit', i1, '--category', 'shoes'), 2, ['this needs an outfit run']),
+        (('complete', '--run', f.cond, '--outfit', i1, '--category', 'shoes'), 2, ['needs an ADDE-O run']),
         (('data', 'synth', '--out', f.data, '--n-items', 10), 2, ['--overwrite']),
         (('data', 'synth', '--out', f.img, '--n-items', 10), 2, ['is a file']),
         (('bench', 'index', '--sizes', '1000,x'), 2, ["'x' is not a whole number"]),
@@ -212,10 +232,10 @@ def test_truncated_model(flow, tmp_path):
 # Run folders never go stale, never mix two runs, and resume bit for bit
 
 def _first_hit(flow, run_dir, data=None):
-    c, out, err = run('query', '--run', run_dir, '--like', flow.img, '--condition', 'color', '--k', 1, *(['--data', data] if data else []))
+    c, out, err = run('query', '--run', run_dir, '--like', flow.img, '--condition', 'color', '--k', 1, '--keep-query', *(['--data', data] if data else []))
     assert c == 0, err
-    line = next(l for l in out.splitlines() if 'd=' in l)
-    return line.split()[1], float(line.split('d=')[1].split()[0])
+    line = next(l for l in out.splitlines() if 'd=' in l)                   # rank, ✓ or ·, id, distance, path
+    return line.split()[2], float(line.split('d=')[1].split()[0])
 
 def test_stale_index_is_rebuilt(flow, tmp_path):
     run_dir = tmp_path/'cond'; shutil.copytree(flow.cond, run_dir)
@@ -238,10 +258,10 @@ def test_index_of_other_data(flow, tmp_path):
     run_dir = tmp_path/'cond'; shutil.copytree(flow.cond, run_dir)
     _first_hit(flow, run_dir)
     img = other/(other/'imgs_test.txt').read_text().split()[0]
-    c, out, err = run('query', '--run', run_dir, '--like', img, '--condition', 'color', '--k', 1, '--data', other)
+    c, out, err = run('query', '--run', run_dir, '--like', img, '--condition', 'color', '--k', 1, '--data', other, '--keep-query')
     assert c == 0, err
     line = next(l for l in out.splitlines() if 'd=' in l)
-    assert line.split()[1] == img.stem and float(line.split('d=')[1].split()[0]) < 1e-6, line
+    assert line.split()[2] == img.stem and float(line.split('d=')[1].split()[0]) < 1e-6, line
 
 def _train_args(flow, out, epochs, *extra):
     return ('train', 'encoder', '--data', flow.data, '--out', out, '--backbone', 'resnet18', '--epochs', epochs, '--size', 32,
