@@ -100,7 +100,8 @@ def results_view(res:SearchResult, query_img=None):
     read = Table(Tr(Th('type'), Th('label'), Th('the model reads')),
                  *[Tr(Td(t), Td((q.labels or {}).get(t) or '–'), Td(f"{v} ({p:.2f})")) for t, (v, p) in q.predicted.items()], cls='labels')
     head = Div(Div(Img(src=src, alt='query'), cls='big'), Div(H2(question(res)),
-               P(f"{res.n_match} of {len(res.hits)} results are exact matches (green) · search {res.ms:.1f} ms", cls='summary'), read),
+               P(f"{res.n_match} of {len(res.hits)} results are exact matches (green)" + (f", of {res.ask['in_gallery']} in the gallery" if 'in_gallery' in res.ask else '')
+                 + f" · search {res.ms:.1f} ms", cls='summary'), read),
                style='display:flex;gap:1.5rem')
     hits = Div(*[card(h, f"#{h['rank']} d={h['distance']:.3f}") for h in res.hits], cls='grid results')
     return Div(head, H3('Results'), hits)

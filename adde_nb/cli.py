@@ -148,7 +148,7 @@ def _answer(ask, a):
     import contextlib
     from adde_nb.search import Searcher, table, show
     with contextlib.redirect_stdout(sys.stderr if a.json else sys.stdout): res = ask(Searcher(a.run, _data_of(a), a.split))
-    print(json.dumps(res.to_json(), indent=1) if a.json else table(res))
+    print(json.dumps(res.to_json(), indent=1, ensure_ascii=False) if a.json else table(res))
     if a.show:
         from adde_nb.figures import save_figure
         print(f"figure saved as {save_figure(show(res), a.show)}", file=sys.stderr if a.json else sys.stdout)

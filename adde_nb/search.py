@@ -152,10 +152,9 @@ def manipulate(self:Searcher, q, edits, k=10, keep_query=False) -> SearchResult:
     r_man = self.model.manipulate(q.r[None], torch.as_tensor(ind[None]).float())
     d, rows = index.search(r_man, k, exclude=None if q.row is None or keep_query else torch.tensor([q.row]))
     t = self.schema.to_indices(tgt[None])[0]
-    exact = q.row is not None
-    match = lambda r: (self.idx[r] == t).all() if exact else ((self.idx[r] == t) | (self.idx[r] < 0)).all()
-    hits = self._hits(d[0].tolist(), rows[0].tolist(), match)
-    ask = dict(edits=self.schema.edit_text(ind), target=self.schema.describe(tgt))
+    ok = (self.idx == t).all(1) if q.row is not None else ((self.idx == t) | (self.idx < 0)).all(1)   # which gallery items match
+    hits = self._hits(d[0].tolist(), rows[0].tolist(), lambda r: ok[r])
+    ask = dict(edits=self.schema.edit_text(ind), target=self.schema.describe(tgt), in_gallery=int(ok.sum()))
     return SearchResult('manipulate', q, ask, hits, 1000*(time.perf_counter() - t0))
 
 # %% ../nbs/14_search.ipynb #c026
@@ -168,9 +167,11 @@ def similar(self:Searcher, q, condition, k=10, keep_query=False, normalize=False
     q, index = self.query(q), (self.unit if normalize else self.raw); t0 = time.perf_counter()
     d, rows = index.search(q.r[None], k, subspace=a, exclude=None if q.row is None or keep_query else torch.tensor([q.row]))
     v = q.idx[a]
-    hits = self._hits(d[0].tolist(), rows[0].tolist(), lambda r: v >= 0 and self.idx[r, a] == v)
+    ok = (self.idx[:, a] == v) & (v >= 0)
+    if q.row is not None and not keep_query: ok[q.row] = False
+    hits = self._hits(d[0].tolist(), rows[0].tolist(), lambda r: ok[r])
     val = self.schema.types[a].values[v] if v >= 0 else None
-    return SearchResult('similar', q, dict(condition=self.schema.names[a], value=val), hits, 1000*(time.perf_counter() - t0))
+    return SearchResult('similar', q, dict(condition=self.schema.names[a], value=val, in_gallery=int(ok.sum())), hits, 1000*(time.perf_counter() - t0))
 
 # %% ../nbs/14_search.ipynb #c029
 @patch
@@ -276,7 +277,8 @@ def table(res:SearchResult, root=None) -> str:
     rel = lambda p: str(Path(p).relative_to(root)) if root and p else p
     q = res.query
     read = ', '.join(f"{t}={v} ({p:.2f})" for t, (v, p) in q.predicted.items())
-    lines = [f"query: {q.id or rel(q.path) or 'an image'}", f"read: {read}", f"{question(res)}: {res.n_match} of {len(res.hits)} match ({res.ms:.1f} ms)"]
+    found = f"{res.n_match} of {len(res.hits)} match" + (f" ({res.ask['in_gallery']} in the gallery)" if 'in_gallery' in res.ask else '')
+    lines = [f"query: {q.id or rel(q.path) or 'an image'}", f"read: {read}", f"{question(res)}: {found} ({res.ms:.1f} ms)"]
     for h in res.hits: lines.append(f"{h['rank']:>3}  {'✓' if h['match'] else '·'} {h['id']:<14} d={h['distance']:.4f}  {rel(h['path'])}")
     return '\n'.join(lines)
 
