@@ -18,9 +18,9 @@ from .data import FashionData
 from .search import SearchResult, Runs, question
 
 # %% auto #0
-__all__ = ['UPLOAD_FORMATS', 'CSS', 'int_param', 'query_of', 'edits_of', 'filters_of', 'Refused', 'read_upload', 'page',
-           'labels_text', 'card', 'results_view', 'make_app', 'serve', 'Server', 'chromium_path', 'tour', 'tour_runs',
-           'bench_serve']
+__all__ = ['UPLOAD_FORMATS', 'MAX_PIXELS', 'CSS', 'int_param', 'query_of', 'edits_of', 'filters_of', 'Refused', 'read_upload',
+           'page', 'labels_text', 'card', 'results_view', 'make_app', 'serve', 'Server', 'chromium_path', 'tour',
+           'tour_runs', 'bench_serve']
 
 # %% ../nbs/15_app.ipynb #c009
 def int_param(qp, name, default=None, lo=None, hi=None) -> int:
@@ -52,6 +52,7 @@ def filters_of(qp, schema) -> dict:
 
 # %% ../nbs/15_app.ipynb #c012
 UPLOAD_FORMATS = ('JPEG', 'PNG', 'WEBP')
+MAX_PIXELS = 40_000_000   # a small file can decode to a huge image: refused before decoding
 
 def _size(n) -> str: return f"{n/2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
 
@@ -68,8 +69,9 @@ def read_upload(raw:bytes, name='upload', max_bytes=8*2**20) -> np.ndarray:
         try:
             with Image.open(fn) as im:
                 if im.format not in UPLOAD_FORMATS: raise Refused(f"{name}: a {im.format} image; send JPEG, PNG or WebP", 415)
+                if im.width*im.height > MAX_PIXELS: raise Refused(f"{name}: {im.width} × {im.height} pixels is over the {MAX_PIXELS:,} limit", 413)
                 return np.asarray(im.convert('RGB'))
-        except (UnidentifiedImageError, OSError, SyntaxError): raise Refused(f"{name}: not an image (JPEG, PNG or WebP)", 415) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError): raise Refused(f"{name}: not an image (JPEG, PNG or WebP)", 415) from None
 
 # %% ../nbs/15_app.ipynb #c015
 CSS = """body{font-family:system-ui,sans-serif;margin:0 1.5rem 2rem;color:#222} nav{padding:.8rem 0;border-bottom:1px solid #ddd;margin-bottom:1rem}

@@ -12,8 +12,8 @@ from .schema import DataFormatError, UsageError
 
 # %% auto #0
 __all__ = ['KIND_NAMES', 'DIFFICULTY_NAMES', 'SPLITS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info',
-           'train_config', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_serve', 'cmd_bench',
-           'cmd_docs', 'cmd_report', 'cmd_demo', 'Parser', 'make_parser', 'main']
+           'train_config', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_export', 'cmd_serve',
+           'cmd_bench', 'cmd_docs', 'cmd_report', 'cmd_demo', 'Parser', 'make_parser', 'main']
 
 # %% ../nbs/32_cli.ipynb #xa9e3721
 def at_least_1(s) -> int:
@@ -166,6 +166,11 @@ def _gallery_of(a):
     from adde_nb.search import task_runs
     from adde_nb.runs import load_config, load_data
     return load_data(load_config(task_runs(a.run[0])[0])[0], path=a.gallery)
+
+def cmd_export(a):
+    from adde_nb.export import export_run
+    out = export_run(a.run, a.out, a.overwrite)
+    print(f"exported to {out}: model.safetensors, encoder.pt2 (torch.export), MODEL_CARD.md, config.json, metrics.json, export.json")
 
 def cmd_serve(a):
     from adde_nb.app import serve
@@ -330,6 +335,9 @@ def _other_parsers(sub):
     rp.add_argument('--keys', help="comma-separated glob patterns of the metrics to show, e.g. 'adde_m/top@*' (default: all)")
     rp.add_argument('--digits', type=at_least_1, default=4); rp.add_argument('--out', help="also write the markdown table here")
     rp.set_defaults(func=cmd_report)
+    ex = sub.add_parser('export', help="a run as portable artefacts: safetensors, a torch.export program of the encoder, a model card")
+    ex.add_argument('--run', required=True, help="run folder"); ex.add_argument('--out', help="export folder (default: RUN/export)")
+    ex.add_argument('--overwrite', action='store_true', help="replace a non-empty export folder"); ex.set_defaults(func=cmd_export)
     d = sub.add_parser('demo', help="the whole pipeline on synthetic data, with a report")
     d.add_argument('--preset', choices=['tiny', 'small', 'paper'], default='small')
     d.add_argument('--out', default='runs/demo'); d.add_argument('--seed', type=int, default=0)

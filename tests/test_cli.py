@@ -123,6 +123,12 @@ def test_train_eval_query_complete(flow):
     assert c == 0 and res['task'] == 'manipulate' and res['ask']['target']['color'] == new and len(res['hits']) == 5, out
     assert test.ids[row] not in [h['id'] for h in res['hits']] and (flow.root/'q.png').stat().st_size > 1000
     assert all(h['match'] == all(h['labels'][t] == v for t, v in res['ask']['target'].items()) for h in res['hits'])
+    c, out, _ = run('export', '--run', flow.manip, '--out', flow.root/'exported')
+    assert c == 0 and 'encoder.pt2' in out and (flow.root/'exported'/'MODEL_CARD.md').exists(), out
+    card = (flow.root/'exported'/'MODEL_CARD.md').read_text()
+    assert 'backbone resnet18 (the paper: ImageNet AlexNet)' in card and 'manipulation (paper protocol), adde_m: top@10' in card, card
+    c, out2, _ = run('query', '--run', flow.root/'exported', '--like', test.ids[row], '--edit', f'color={new}', '--k', 5, '--json')
+    assert c == 0 and json.loads(out2)['hits'] == res['hits']                       # the exported run answers as the run does
     mine = flow.root/'mine.png'; shutil.copy(flow.img, mine)                              # an image that is not a gallery file
     read = json.loads(run('query', '--run', flow.manip, '--like', mine, '--condition', 'color', '--k', 1, '--json')[1])['query']['predicted']
     new = next(v for v in sch['color'].values if v != read['color'][0])                 # an image's values are what the model reads
@@ -172,6 +178,8 @@ def _cases(f):
         (('complete', '--run', f.outfit, '--outfit', i1, '--category', 'boots'), 2, ["unknown category 'boots'"]),
         (('complete', '--run', f.cond, '--outfit', i1, '--category', 'shoes'), 2, ['needs an ADDE-O run']),
         (('data', 'synth', '--out', f.data, '--n-items', 10), 2, ['--overwrite']),
+        (('export', '--run', f.manip, '--out', f.manip), 2, ['must not be the run folder itself']),
+        (('export', '--run', f.manip, '--out', f.enc), 2, ['not empty', '--overwrite']),
         (('data', 'synth', '--out', f.img, '--n-items', 10), 2, ['is a file']),
         (('bench', 'index', '--sizes', '1000,x'), 2, ["'x' is not a whole number"]),
         (('train', 'encoder', '--data', f.data, '--out', f.root/'x', '--lr', 'inf'), 2, ['--lr: inf is not a finite number above 0']),
