@@ -19,8 +19,8 @@ from .search import SearchResult, Runs, question
 
 # %% auto #0
 __all__ = ['UPLOAD_FORMATS', 'MAX_PIXELS', 'CSS', 'int_param', 'query_of', 'edits_of', 'filters_of', 'Refused', 'read_upload',
-           'page', 'labels_text', 'card', 'results_view', 'make_app', 'serve', 'Server', 'chromium_path', 'tour',
-           'tour_runs', 'bench_serve']
+           'page', 'labels_text', 'card', 'read_table', 'results_view', 'make_app', 'serve', 'Server', 'chromium_path',
+           'tour', 'tour_runs', 'bench_serve']
 
 # %% ../nbs/15_app.ipynb #c009
 def int_param(qp, name, default=None, lo=None, hi=None) -> int:
@@ -95,12 +95,15 @@ def card(h:dict, caption=None):
                Div(Small(labels_text(h['labels']), cls='muted')), cls='card match' if h.get('match') else 'card', data_row=str(h['row']))
 
 # %% ../nbs/15_app.ipynb #c016
+def read_table(q):
+    "Table of a query's labels (– where missing or unknown) beside what the model reads"
+    return Table(Tr(Th('type'), Th('label'), Th('the model reads')),
+                 *[Tr(Td(t), Td((q.labels or {}).get(t) or '–'), Td(f"{v} ({p:.2f})")) for t, (v, p) in q.predicted.items()], cls='labels')
+
 def results_view(res:SearchResult, query_img=None):
     "The answer of a question: the query, what the model read, the question, and the top-k grid"
     q = res.query
-    src = query_img or f"/img/{q.row}"
-    read = Table(Tr(Th('type'), Th('label'), Th('the model reads')),
-                 *[Tr(Td(t), Td((q.labels or {}).get(t) or '–'), Td(f"{v} ({p:.2f})")) for t, (v, p) in q.predicted.items()], cls='labels')
+    src, read = query_img or f"/img/{q.row}", read_table(q)
     head = Div(Div(Img(src=src, alt='query'), cls='big'), Div(H2(question(res)),
                P(f"{res.n_match} of {len(res.hits)} results are exact matches (green)" + (f", of {res.ask['in_gallery']} in the gallery" if 'in_gallery' in res.ask else '')
                  + f" · search {res.ms:.1f} ms", cls='summary'), read),
@@ -114,19 +117,26 @@ def _problem(request, exc):
     if request.url.path.startswith('/api/'): return JSONResponse({'error': str(exc)}, status_code=status)
     return page('Cannot answer that', P(str(exc), cls='error'), P(A('back to the gallery', href='/')), status=status)
 
-def _selects(schema, skip=None, blank='keep', current=None):
+def _selects(schema, blank='keep', current=None):
     "One select per attribute type (value names), with a blank first option"
-    out = []
-    for t in schema.types:
-        if skip and t.name in skip: continue
-        cur = (current or {}).get(t.name)
-        out.append(Label(t.name, Select(Option(blank, value=''), *[Option(v, value=v, selected=v == cur) for v in t.values], name=t.name)))
-    return out
+    cur = current or {}
+    return [Label(t.name, Select(Option(blank, value=''), *[Option(v, value=v, selected=v == cur.get(t.name)) for v in t.values], name=t.name))
+            for t in schema.types]
+
+def _path_row(row:str) -> int:
+    "A gallery row from a URL path segment (anything but digits is refused as out of range)"
+    return int(row) if row.isdigit() else -1
+
+def _json(res:SearchResult, t0) -> JSONResponse:
+    "A search answer as JSON, with the server's time since `t0`"
+    return JSONResponse(dict(res.to_json(), server_ms=round(1000*(time.perf_counter() - t0), 3)))
 
 # %% ../nbs/15_app.ipynb #c019
 def make_app(runs:Runs, page_size=24, max_upload=8*2**20) -> FastHTML:
     "The FastHTML app over `runs` (a `Runs`, or run folders)"
     runs = runs if isinstance(runs, Runs) else Runs(runs)
+    bad = {'q', 'k', 'page'} & set(runs.schema.names)
+    if bad: raise UsageError(f"attribute types named {sorted(bad)} clash with the app's own parameters")
     app = FastHTML(pico=False, htmx=False, surreal=False, default_hdrs=False, secret_key=secrets.token_hex(16),   # no sessions: no key file written
                    exception_handlers={UsageError: _problem, DataFormatError: _problem})
     app.state.runs, app.state.page_size, app.state.max_upload = runs, page_size, max_upload
@@ -134,19 +144,20 @@ def make_app(runs:Runs, page_size=24, max_upload=8*2**20) -> FastHTML:
     return app
 
 # %% ../nbs/15_app.ipynb #c021
-def _gallery_rows(runs, qp):
-    f = filters_of(qp, runs.schema)
+def _gallery_page(runs, qp, n):
+    "(matching rows, page index, page count, the page's items) of a gallery request filtered by `type=value` and paged by `page`"
     keep = np.ones(len(runs.gallery), bool)
-    for a, v in f.items(): keep &= runs.main.idx[:, a] == v
-    return np.flatnonzero(keep)
+    for a, v in filters_of(qp, runs.schema).items(): keep &= runs.main.idx[:, a] == v
+    rows = np.flatnonzero(keep)
+    pages = max(1, -(-len(rows)//n)); pg = int_param(qp, 'page', 0, 0, pages - 1)
+    items = [dict(row=int(r), id=runs.gallery.ids[r], labels=runs.schema.describe(runs.gallery.labels[r])) for r in rows[pg*n:(pg+1)*n]]
+    return rows, pg, pages, items
 
 def _gallery_routes(app, runs):
     @app.get('/')
     def gallery(request):
-        qp, n = request.query_params, app.state.page_size
-        rows = _gallery_rows(runs, qp)
-        pages = max(1, -(-len(rows)//n)); pg = int_param(qp, 'page', 0, 0, pages - 1)
-        items = [dict(row=int(r), id=runs.gallery.ids[r], labels=runs.schema.describe(runs.gallery.labels[r])) for r in rows[pg*n:(pg+1)*n]]
+        qp = request.query_params
+        rows, pg, pages, items = _gallery_page(runs, qp, app.state.page_size)
         keep = '&'.join(f"{t}={qp[t]}" for t in runs.schema.names if qp.get(t))
         nav = [A('← previous', href=f"/?{keep}&page={pg-1}") if pg > 0 else '', f" page {pg+1} of {pages} ",
                A('next →', href=f"/?{keep}&page={pg+1}") if pg + 1 < pages else '']
@@ -154,22 +165,18 @@ def _gallery_routes(app, runs):
         return page('Gallery', P(f"{len(rows)} of {len(runs.gallery)} items", cls='muted'), form, Div(*[card(h) for h in items], cls='grid'), P(*nav))
     @app.get('/api/items')
     def api_items(request):
-        qp, n = request.query_params, app.state.page_size
-        rows = _gallery_rows(runs, qp); pg = int_param(qp, 'page', 0, 0, max(0, (len(rows) - 1)//n))
-        return JSONResponse(dict(total=int(len(rows)), page=pg, page_size=n, items=[
-            dict(row=int(r), id=runs.gallery.ids[r], labels=runs.schema.describe(runs.gallery.labels[r])) for r in rows[pg*n:(pg+1)*n]]))
+        rows, pg, _, items = _gallery_page(runs, request.query_params, app.state.page_size)
+        return JSONResponse(dict(total=int(len(rows)), page=pg, page_size=app.state.page_size, items=items))
     @app.get('/img/{row}')
     def image(row:str):
-        r = runs.main.row_of(int(row) if row.isdigit() else -1)
+        r = runs.main.row_of(_path_row(row))
         return FileResponse(runs.main.data.root/runs.gallery.paths[r])
 
 # %% ../nbs/15_app.ipynb #c023
 def _item_routes(app, runs):
     @app.get('/item/{row}')
     def item(row:str):
-        s = runs.main; q = s.query(int(row) if row.isdigit() else -1)
-        read = Table(Tr(Th('type'), Th('label'), Th('the model reads')),
-                     *[Tr(Td(t), Td(q.labels.get(t) or '–'), Td(f"{v} ({p:.2f})")) for t, (v, p) in q.predicted.items()], cls='labels')
+        q = runs.main.query(_path_row(row)); read = read_table(q)
         m = runs.of_kind('manip')
         edit = (Form(Input(type='hidden', name='q', value=str(q.row)), *_selects(runs.schema), Label('k', Input(type='number', name='k', value='10', min='1')),
                      Button('Like this, but …', id='edit-submit'), method='get', action='/manipulate', cls='panel', id='edit')
@@ -180,14 +187,14 @@ def _item_routes(app, runs):
                     P(A('start an outfit with this item', href=f"/outfit?items={q.row}")))
     @app.get('/api/item/{row}')
     def api_item(row:str):
-        q = runs.main.query(int(row) if row.isdigit() else -1)
+        q = runs.main.query(_path_row(row))
         return JSONResponse(dict(row=q.row, id=q.id, labels=q.labels, predicted={k: list(v) for k, v in q.predicted.items()}))
 
 # %% ../nbs/15_app.ipynb #c025
 def _ask(runs, task, qp, q=None):
     "SearchResult of a manipulate or similar request"
     s = runs.for_task(task); q = query_of(qp) if q is None else q
-    k = int_param(qp, 'k', 10, 1, len(s))
+    k = int_param(qp, 'k', 10)                                         # its range is the searcher's to check
     if task == 'manipulate': return s.manipulate(q, edits_of(qp, runs.schema), k)
     if not qp.get('condition'): raise UsageError(f"condition: missing (one of {', '.join(runs.schema.names)})")
     return s.similar(q, qp['condition'], k)
@@ -199,8 +206,8 @@ def _view(runs, task):
 
 def _api(runs, task):
     def api(request):
-        t0 = time.perf_counter(); res = _ask(runs, task, request.query_params)
-        return JSONResponse(dict(res.to_json(), server_ms=round(1000*(time.perf_counter() - t0), 3)))
+        t0 = time.perf_counter()
+        return _json(_ask(runs, task, request.query_params), t0)
     return api
 
 def _question_routes(app, runs):
@@ -237,7 +244,7 @@ def _outfit_routes(app, runs):
         out = [H2('The outfit'), shown if items else P('No items yet.', cls='muted'), form]
         if not s: out.append(P("No ADDE-O run is loaded: start the app with one to complete outfits.", cls='muted'))
         elif items and qp.get('category'):
-            res = s.complete(items, qp['category'], int_param(qp, 'k', 10, 1))
+            res = s.complete(items, qp['category'], int_param(qp, 'k', 10))
             types = list(res.ask['attention'][0])
             att = Table(Tr(Th('outfit item'), Th('category'), *[Th(t) for t in types]),
                         *[Tr(Td(runs.gallery.ids[r]), Td(c), *[Td(f"{w[t]:.2f}") for t in types]) for r, c, w in zip(items, res.ask['categories'], res.ask['attention'])], cls='labels attention')
@@ -247,8 +254,8 @@ def _outfit_routes(app, runs):
     @app.get('/api/complete')
     def api_complete(request):
         qp = request.query_params; t0 = time.perf_counter()
-        res = runs.for_task('complete').complete(_outfit_items(qp), qp.get('category') or '', int_param(qp, 'k', 10, 1))
-        return JSONResponse(dict(res.to_json(), server_ms=round(1000*(time.perf_counter() - t0), 3)))
+        res = runs.for_task('complete').complete(_outfit_items(qp), qp.get('category') or '', int_param(qp, 'k', 10))
+        return _json(res, t0)
 
 # %% ../nbs/15_app.ipynb #c029
 def _upload_routes(app, runs):
@@ -275,7 +282,7 @@ def _upload_routes(app, runs):
     @app.post('/api/upload')
     async def api_upload(request):
         t0 = time.perf_counter(); res, _ = await answer(request)
-        return JSONResponse(dict(res.to_json(), server_ms=round(1000*(time.perf_counter() - t0), 3)))
+        return _json(res, t0)
 
 # %% ../nbs/15_app.ipynb #c039
 def serve(runs, data:FashionData=None, split='test', host='127.0.0.1', port=8000, **kw):

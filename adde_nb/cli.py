@@ -97,11 +97,12 @@ def cmd_train(a):
     if kind_fn(a.kind, 'train')(cfg, resume=a.resume, overwrite=a.overwrite) is not None: print(f"run saved in {cfg.out}")
 
 # %% ../nbs/32_cli.ipynb #c013
-def _data_of(a):
-    "The dataset at --data, read with the run's own reader options (format, rare values, image root)"
-    if not getattr(a, 'data', None): return None
+def _data_of(a, path=None, run=None):
+    "The dataset at `path` (default --data), read with the reader options (format, rare values, image root) of `run` (default --run); None without one"
+    path = path or getattr(a, 'data', None)
+    if not path: return None
     from adde_nb.runs import load_config, load_data
-    return load_data(load_config(a.run)[0], path=a.data)
+    return load_data(load_config(run or a.run)[0], path=path)
 
 def _print_eval(kind, res, a):
     if kind == 'encoder':
@@ -162,10 +163,8 @@ def cmd_complete(a):
 
 def _gallery_of(a):
     "The dataset at --gallery, read with the first run's reader options (None: the run's own)"
-    if not a.gallery: return None
     from adde_nb.search import task_runs
-    from adde_nb.runs import load_config, load_data
-    return load_data(load_config(task_runs(a.run[0])[0])[0], path=a.gallery)
+    return _data_of(a, a.gallery, task_runs(a.run[0])[0]) if a.gallery else None
 
 def cmd_export(a):
     from adde_nb.export import export_run

@@ -6,12 +6,12 @@ Docs: https://adde-nb.github.io/adde_nb/export.html.md"""
 
 # %% ../nbs/16_export.ipynb #c003
 from __future__ import annotations
-import contextlib, json, shutil
+import contextlib, shutil
 from pathlib import Path
 import torch
 import torch.nn as nn
 from .schema import UsageError
-from .runs import RunError, load_run, load_config, read_json, write_json, encoder_of, file_hash, origin, versions
+from .runs import RunError, load_run, load_config, read_json, write_json, encoder_of, file_hash, origin
 
 # %% auto #0
 __all__ = ['PAPER', 'EncoderProgram', 'export_encoder', 'weights_only', 'load_program', 'deviations', 'model_card', 'export_run']
@@ -101,7 +101,7 @@ def model_card(run) -> str:
 # %% ../nbs/16_export.ipynb #c013
 def export_run(run, out=None, overwrite=False) -> Path:
     "Write run `run` as portable artefacts into `out` (default: RUN/export); returns the folder"
-    run = Path(run); cfg, _ = load_config(run)
+    run = Path(run); load_config(run)                                   # refuses a folder that is not a run
     out = Path(out) if out else run/'export'
     if not (run/'model.safetensors').exists(): raise RunError("not found: the run has not finished training", run/'model.safetensors')
     if out.resolve() == run.resolve(): raise UsageError("--out: the export folder must not be the run folder itself")

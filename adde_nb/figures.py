@@ -14,17 +14,20 @@ from matplotlib.patches import Rectangle
 from .data import *
 
 # %% auto #0
-__all__ = ['thumb', 'show_grid', 'retrieval_figure', 'save_figure']
+__all__ = ['letterbox', 'thumb', 'show_grid', 'retrieval_figure', 'save_figure']
 
 # %% ../nbs/03_figures.ipynb #c006
-def thumb(data:FashionData, split, i, size=96) -> np.ndarray:
-    "Image `i` of `split` as a square uint8 thumbnail (letterboxed on white)"
-    sp = data[split]
-    im = open_image(data.root/sp.paths[i], sp.list_file, i+1)
-    im.thumbnail((size, size))
+def letterbox(im:Image.Image, size=96) -> np.ndarray:
+    "`im` shrunk to fit a (size, size) square, centred on white, as uint8"
+    im = im.copy(); im.thumbnail((size, size))
     canvas = Image.new('RGB', (size, size), (255, 255, 255))
     canvas.paste(im, ((size - im.width)//2, (size - im.height)//2))
     return np.asarray(canvas)
+
+def thumb(data:FashionData, split, i, size=96) -> np.ndarray:
+    "Image `i` of `split` as a square uint8 thumbnail (letterboxed on white)"
+    sp = data[split]
+    return letterbox(open_image(data.root/sp.paths[i], sp.list_file, i+1), size)
 
 # %% ../nbs/03_figures.ipynb #c009
 def _box(ax, color, lw=4):

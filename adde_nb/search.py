@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 from .schema import UsageError
-from .data import FashionData, POLYVORE_CATEGORIES
+from .data import FashionData, POLYVORE_CATEGORIES, open_image
+from .figures import letterbox
 from .index import Index
 from fastcore.basics import patch
 from .runs import open_run, run_index, encoder_of, query_features
@@ -134,6 +135,11 @@ def _hits(self:Searcher, d, rows, match) -> list:
                  labels=self.schema.describe(sp.labels[r]), match=bool(match(r))) for i, (r, dd) in enumerate(zip(rows, d))]
 
 @patch
+def _left_out(self:Searcher, q, keep_query=False):
+    "The query's own gallery row when it is left out of its answer (the default), else None"
+    return None if keep_query else self.row_of(q)
+
+@patch
 def _check_k(self:Searcher, k, n=None) -> int:
     n = len(self) if n is None else n
     if not _is_row(k) or not 1 <= k <= n: raise UsageError(f"k={k!r}: between 1 and {n}, the items this question can return")
@@ -146,11 +152,11 @@ def manipulate(self:Searcher, q, edits, k=10, keep_query=False) -> SearchResult:
     "Top-`k` gallery items like query `q` with `edits` applied ('color=red,sleeve=long' or a dict); needs an ADDE-M run"
     if self.kind != 'manip': raise UsageError(f"{self.run} is a {self.kind} run: attribute manipulation needs an ADDE-M run (adde train manip)")
     self.schema.parse_edit(edits)                                      # names checked before anything is loaded
-    k = self._check_k(k, len(self) - (self.row_of(q) is not None and not keep_query))
+    out = self._left_out(q, keep_query); k = self._check_k(k, len(self) - (out is not None))
     q, index = self.query(q), self.unit; t0 = time.perf_counter()            # the clock starts with the index loaded
     ind, tgt = self.schema.indicator(self.schema.to_labels(q.idx[None])[0], edits)
     r_man = self.model.manipulate(q.r[None], torch.as_tensor(ind[None]).float())
-    d, rows = index.search(r_man, k, exclude=None if q.row is None or keep_query else torch.tensor([q.row]))
+    d, rows = index.search(r_man, k, exclude=None if out is None else torch.tensor([out]))
     t = self.schema.to_indices(tgt[None])[0]
     ok = (self.idx == t).all(1) if q.row is not None else ((self.idx == t) | (self.idx < 0)).all(1)   # which gallery items match
     hits = self._hits(d[0].tolist(), rows[0].tolist(), lambda r: ok[r])
@@ -163,12 +169,12 @@ def manipulate(self:Searcher, q, edits, k=10, keep_query=False) -> SearchResult:
 def similar(self:Searcher, q, condition, k=10, keep_query=False, normalize=False) -> SearchResult:
     "Top-`k` gallery items most like query `q` in attribute type `condition` alone (raw subspaces, or L2-normalised with `normalize`)"
     a = self.schema.type_index(condition)
-    k = self._check_k(k, len(self) - (self.row_of(q) is not None and not keep_query))
+    out = self._left_out(q, keep_query); k = self._check_k(k, len(self) - (out is not None))
     q, index = self.query(q), (self.unit if normalize else self.raw); t0 = time.perf_counter()
-    d, rows = index.search(q.r[None], k, subspace=a, exclude=None if q.row is None or keep_query else torch.tensor([q.row]))
+    d, rows = index.search(q.r[None], k, subspace=a, exclude=None if out is None else torch.tensor([out]))
     v = q.idx[a]
     ok = (self.idx[:, a] == v) & (v >= 0)
-    if q.row is not None and not keep_query: ok[q.row] = False
+    if out is not None: ok[out] = False
     hits = self._hits(d[0].tolist(), rows[0].tolist(), lambda r: ok[r])
     val = self.schema.types[a].values[v] if v >= 0 else None
     return SearchResult('similar', q, dict(condition=self.schema.names[a], value=val, in_gallery=int(ok.sum())), hits, 1000*(time.perf_counter() - t0))
@@ -240,8 +246,6 @@ class Runs:
         first = Searcher(runs[0], data, split)
         self.searchers = [first] + [Searcher(r, first.data, split) for r in runs[1:]]
         self.main, self.schema, self.gallery = first, first.schema, first.gallery
-        bad = {'q', 'k', 'page'} & set(self.schema.names)
-        if bad: raise UsageError(f"attribute types named {sorted(bad)} clash with the app's own parameters")
     def of_kind(self, *kinds) -> Searcher:
         "The first searcher of the first of `kinds` present, or None"
         return next((s for k in kinds for s in self.searchers if s.kind == k), None)
@@ -252,10 +256,7 @@ class Runs:
         return s
 
 # %% ../nbs/14_search.ipynb #c033
-def _thumb(path, size=96):
-    im = Image.open(path).convert('RGB'); im.thumbnail((size, size))
-    c = Image.new('RGB', (size, size), (255, 255, 255)); c.paste(im, ((size - im.width)//2, (size - im.height)//2))
-    return np.asarray(c)
+def _thumb(path, size=96): return letterbox(open_image(path), size)
 
 def question(res:SearchResult) -> str:
     "One line saying what was asked"
