@@ -92,9 +92,10 @@ def train_config(kind, a):
     return check_config(cfg)
 
 def cmd_train(a):
-    from adde_nb.runs import kind_fn
+    from adde_nb.runs import kind_fn, is_rank0
     cfg = train_config(a.kind, a)
-    if kind_fn(a.kind, 'train')(cfg, resume=a.resume, overwrite=a.overwrite) is not None: print(f"run saved in {cfg.out}")
+    done = kind_fn(a.kind, 'train')(cfg, resume=a.resume, overwrite=a.overwrite) is not None
+    if done and is_rank0(): print(f"run saved in {cfg.out}")      # under torchrun: said once
 
 # %% ../nbs/32_cli.ipynb #c013
 def _data_of(a, path=None, run=None):

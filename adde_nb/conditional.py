@@ -84,8 +84,8 @@ def build_cond(cfg, schema) -> CondModel:
 def cond_learner(cfg:CondConfig, data:FashionData) -> Learner:
     "fastai Learner for ADDE-C; fixes the run's test triplets too"
     model = task_model(cfg, data.schema, build_cond)
-    trip = cond_triplets(data, 'train', cfg.out, cfg.seed)
-    cond_triplets(data, 'test', cfg.out, cfg.seed)
+    trip = on_rank0(cond_triplets, data, 'train', cfg.out, cfg.seed)   # drawn (and written) by rank 0, handed to every rank
+    on_rank0(cond_triplets, data, 'test', cfg.out, cfg.seed)
     tr, va = split_val(len(trip), cfg.val_frac, cfg.seed)
     dls = triplet_dls(data['train'].labels, trip[:, :3], torch.as_tensor(trip[:, 3]), *train_sources(cfg, data, model.encoder),
                       tr, va, cfg.bs, cfg.seed, default_device())

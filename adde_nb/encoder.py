@@ -182,9 +182,7 @@ class AttrAccuracy(Metric):
     "Attribute prediction accuracy over labelled (image, type) pairs; `per_type` after a pass"
     def __init__(self, schema:Schema): self.schema = schema; self.reset()
     def reset(self): self.correct,self.count = np.zeros(self.schema.n),np.zeros(self.schema.n)
-    def accumulate(self, learn):
-        logits, y = learn.pred[1], learn.y
-        self.update(logits, y)
+    def accumulate(self, learn): self.update(*learn.to_detach((learn.pred[1], learn.y)))   # to_detach: every rank's batch, in training on several
     def update(self, logits, y):
         y = y.detach().cpu(); logits = logits.detach().float().cpu()
         for a in range(self.schema.n):

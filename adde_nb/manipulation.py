@@ -17,7 +17,7 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedNo, combine_scheds
 from fastai.metrics import LossMetrics
-from fastai.torch_core import default_device
+from fastai.torch_core import default_device, get_model
 from .schema import UsageError
 from .data import FashionData
 from .metrics import manipulation_metrics, exact_hits, changed_types
@@ -157,8 +157,8 @@ def valid_queries(schema, labels, held, max_queries=500, seed=0) -> dict:
 @torch.no_grad()
 def valid_top(learn, src, held, q, k=30, bs=256) -> float:
     "top@k of the validation queries `q` over the `held` items, with the model as it is now"
-    m, was = learn.model, learn.model.training
-    m.eval()
+    m = get_model(learn.model)                                  # the model itself, inside DDP when training on several processes
+    was = m.training; m.eval()
     dev = next(m.parameters()).device
     h = torch.as_tensor(held)
     r = torch.cat([m.encoder.embed(src(h[i:i+bs]).to(dev)).float().cpu() for i in range(0, len(h), bs)])
@@ -176,6 +176,7 @@ def manip_learner(cfg:ManipConfig, data:FashionData) -> Learner:
     idx = data.indices('train')
     kept = np.setdiff1d(np.arange(len(idx)), held)
     rows = kept[memory_rows(idx[kept], cfg.per_value, cfg.seed)]
+    shared_features(model.encoder.backbone, data, 'train', cfg.size)   # once, each image on one rank: encode and train_sources find them cached
     init_memory(model.memory, encode(model.encoder, data, 'train', cfg.size, rows=rows)[0], idx[rows], cfg.per_value, cfg.seed)
     src_tr, src_va = train_sources(cfg, data, model.encoder)
     dls = triplet_dls(data['train'].labels, trip, torch.as_tensor(ind).float(), src_tr, src_va,

@@ -176,6 +176,7 @@ def outfit_learner(cfg:OutfitConfig, data:FashionData) -> Learner:
     if cfg.finetune: srcs = train_sources(cfg, data, model.encoder)
     else:                                                          # the whole encoder frozen: its r computed once
         for p in model.encoder.parameters(): p.requires_grad_(False)
+        shared_features(model.encoder.backbone, data, 'train', cfg.size)   # each image through the backbone on one rank; encode finds them cached
         srcs = (FeatureSource(encode(model.encoder, data, 'train', cfg.size)[0]),)*2
     dls = outfit_dls(outs_tr, outs_va, cats, *srcs, cfg.bs, cfg.seed, default_device())
     return task_learner(cfg, dls, model, RankingLoss(cfg.margin))

@@ -6,24 +6,27 @@ Docs: https://adde-nb.github.io/adde_nb/runs.html.md"""
 
 # %% ../nbs/09_runs.ipynb #c003
 from __future__ import annotations
-import hashlib, importlib, json, math, os, platform, random, re, shutil, time, warnings
+import atexit, hashlib, importlib, json, math, os, platform, random, re, shutil, time, warnings
 from dataclasses import dataclass, field, fields, asdict, replace
 from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
+import torch.distributed as dist
+from contextlib import contextmanager
 from fastai.learner import Learner, save_model
 from fastai.callback.core import Callback
 from fastai.callback.schedule import *   # fit_one_cycle, ParamScheduler
 from fastai.optimizer import Adam
-from fastai.torch_core import set_seed, default_device
+from fastai.torch_core import set_seed, default_device, get_model, num_distrib, rank_distrib, distrib_barrier
 from fastcore.basics import noop, patch
 from fastcore.foundation import L
 from .schema import Schema, DataFormatError, UsageError
 from .data import load_dataset, FashionData, atomic_write, READERS
 from .dataloaders import ImageSource, FeatureSource, square_image
 from .encoder import ADDE, BACKBONES, make_backbone
-from .index import encode, backbone_features, save_features, load_features, Index
+from .index import encode, extract, weights_key, backbone_features, save_features, load_features, Index
+from .index import _FEATS   # backbone_features' cache, which shared_features fills
 
 # %% auto #0
 __all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KINDS', 'RESULTS_FORMAT', 'REFERENCE_ADAM',
@@ -32,10 +35,12 @@ __all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KIN
            'options', 'check_config', 'RunKind', 'run_kind', 'kind_fn', 'build_encoder', 'encoder_of', 'versions',
            'save_config', 'origin', 'load_config', 'save_weights', 'load_weights', 'file_hash', 'load_run',
            'reader_options', 'load_data', 'check_schema', 'open_run', 'init_from', 'inherit_encoder', 'provenance',
-           'stale', 'update_metrics', 'record_metrics', 'expected', 'why_stale', 'fresh_metrics', 'rng_state',
-           'set_rng_state', 'RunCheckpoint', 'load_checkpoint', 'SelectBest', 'task_model', 'train_sources',
-           'mixed_precision', 'task_learner', 'prepare_folder', 'fit_schedule', 'train_run', 'build_index', 'run_index',
-           'query_features', 'flat_numbers', 'variant_groups', 'seed_table', 'seed_markdown', 'plot_training']
+           'stale', 'update_metrics', 'record_metrics', 'expected', 'why_stale', 'fresh_metrics', 'distributed',
+           'is_rank0', 'start_distributed', 'on_rank0', 'comm_device', 'broadcast_list', 'gather_rows',
+           'shared_features', 'own_loaders', 'rng_state', 'set_rng_state', 'RunCheckpoint', 'load_checkpoint',
+           'SelectBest', 'task_model', 'train_sources', 'mixed_precision', 'task_learner', 'prepare_folder',
+           'fit_schedule', 'distributed_fit', 'train_run', 'build_index', 'run_index', 'query_features', 'flat_numbers',
+           'variant_groups', 'seed_table', 'seed_markdown', 'plot_training']
 
 # %% ../nbs/09_runs.ipynb #x18043e7
 def quiet_progress(force=False):
@@ -271,7 +276,7 @@ def load_config(run):
 def save_weights(model, fn) -> Path:
     "Write `model`'s state dict to `fn` as safetensors, atomically"
     from safetensors.torch import save
-    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    sd = {k: v.detach().cpu().contiguous() for k, v in get_model(model).state_dict().items()}   # get_model: the model inside DDP
     return atomic_write(fn, lambda f: f.write(save(sd)))
 
 def load_weights(fn) -> dict:
@@ -408,13 +413,78 @@ def fresh_metrics(run, key, data:FashionData=None):
     if why: raise RunError(f"its {key!r} results were computed with {why}: evaluate the run again", Path(run)/'metrics.json')
     return m
 
+# %% ../nbs/09_runs.ipynb #xd15e002
+def distributed() -> bool:
+    "Whether this process is one of several that a launcher (`torchrun`) started"
+    return num_distrib() > 1
+
+def is_rank0() -> bool:
+    "Whether this process writes the run folder and prints: rank 0, or the only process"
+    return rank_distrib() == 0
+
+def start_distributed():
+    "Join the launcher's process group through Accelerate (gloo on CPU, NCCL with each rank on its own GPU), left when the process ends; progress bars on rank 0 only"
+    if not distributed(): return
+    if not dist.is_initialized():
+        try: from accelerate import PartialState
+        except ImportError: raise UsageError("training on several processes needs Accelerate: pip install accelerate") from None
+        PartialState(**({} if torch.cuda.is_available() else dict(cpu=True, backend='gloo')))
+        atexit.register(dist.destroy_process_group)               # then every rank exits with its own code, an error's 1 or 2
+    if not is_rank0(): quiet_progress(force=True)
+
+# %% ../nbs/09_runs.ipynb #xd15e003
+def on_rank0(fn, *args, **kwargs):
+    "`fn(*args, **kwargs)` run by rank 0 alone, its result (or the error it raised) handed to every rank; alone: just `fn(...)`"
+    if not distributed(): return fn(*args, **kwargs)
+    box = [None]
+    if is_rank0():
+        try: box = [(True, fn(*args, **kwargs))]
+        except Exception as e: box = [(False, e)]
+    dist.broadcast_object_list(box, 0)
+    ok, res = box[0]
+    if not ok: raise res
+    return res
+
+def comm_device() -> torch.device:
+    "Where the process group takes tensors: this rank's GPU with NCCL, the CPU with gloo"
+    return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
+
+def broadcast_list(xs, rank=0) -> list:
+    "Rank `rank`'s list of whole numbers `xs` (every rank passes one as long), on every rank"
+    t = torch.as_tensor(xs, dtype=torch.long, device=comm_device())
+    dist.broadcast(t, rank)
+    return t.cpu().tolist()
+
+# %% ../nbs/09_runs.ipynb #xd15e004
+def gather_rows(fn, n) -> torch.Tensor:
+    "`fn(rows)` (one output row per row) for rows 0..n-1: alone in one call; under a launcher each rank computes a share and every rank gets them all"
+    if not distributed() or n < num_distrib(): return fn(torch.arange(n))
+    shares = torch.arange(n).tensor_split(num_distrib())        # lengths differ by at most one: the shorter ones are padded
+    part = fn(shares[rank_distrib()]).to(comm_device())
+    k = len(shares[0])
+    out = [part.new_empty((k, *part.shape[1:])) for _ in shares]
+    dist.all_gather(out, torch.cat([part, part.new_zeros((k - len(part), *part.shape[1:]))]))
+    return torch.cat([o[:len(s)] for o, s in zip(out, shares)]).cpu()
+
+def shared_features(backbone, data:FashionData, split, size) -> torch.Tensor:
+    "`backbone_features` of `split`; under a launcher each image goes through the backbone on one rank and every rank gets them all (in the same cache)"
+    if not distributed(): return backbone_features(backbone, data, split, size)
+    key = (weights_key(backbone), data.cache_key(split), size)            # the key backbone_features reads
+    return _FEATS.get(key, lambda: gather_rows(lambda rows: extract(backbone, data, split, size, rows=rows, progress=is_rank0()), len(data[split])))
+
 # %% ../nbs/09_runs.ipynb #x04877f2
+def own_loaders(learn) -> list:
+    "The DataLoaders `learn` was built with (during a fit under a launcher, fastai's `DistributedDL`s wrap them)"
+    if not distributed(): return list(learn.dls.loaders)
+    from fastai.distributed import DistributedDL
+    return [dl.dl if isinstance(dl, DistributedDL) else dl for dl in learn.dls.loaders]
+
 def rng_state(learn) -> dict:
     "Every random state a training epoch depends on, as JSON-ready values"
     np_state = np.random.get_state()
     s = dict(torch=torch.get_rng_state().tolist(), numpy=[np_state[0], np_state[1].tolist(), *np_state[2:]],
              python=[random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-             loaders=[[dl.rng.getstate()[0], list(dl.rng.getstate()[1]), dl.rng.getstate()[2]] for dl in learn.dls.loaders],
+             loaders=[[dl.rng.getstate()[0], list(dl.rng.getstate()[1]), dl.rng.getstate()[2]] for dl in own_loaders(learn)],
              smooth_loss=[learn.recorder.smooth_loss.count, float(learn.recorder.smooth_loss.val)])
     if torch.cuda.is_available(): s['cuda'] = [t.tolist() for t in torch.cuda.get_rng_state_all()]
     return s
@@ -425,7 +495,7 @@ def set_rng_state(learn, s:dict):
     torch.set_rng_state(torch.tensor(s['torch'], dtype=torch.uint8))
     np.random.set_state((s['numpy'][0], np.array(s['numpy'][1], dtype=np.uint32), *s['numpy'][2:]))
     random.setstate((s['python'][0], tuple(s['python'][1]), s['python'][2]))
-    for dl, (v, st, g) in zip(learn.dls.loaders, s['loaders']): dl.rng.setstate((v, tuple(st), g))
+    for dl, (v, st, g) in zip(own_loaders(learn), s['loaders']): dl.rng.setstate((v, tuple(st), g))
     sl = learn.recorder.smooth_loss; sl.count, sl.val = s['smooth_loss'][0], torch.tensor(s['smooth_loss'][1])
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all([torch.tensor(t, dtype=torch.uint8) for t in s['cuda']])
 
@@ -439,7 +509,7 @@ class RunCheckpoint(Callback):
     def before_epoch(self):
         if self.epoch == self.start and self.state: set_rng_state(self.learn, self.state)
     def after_epoch(self):
-        if self.epoch < self.start: return       # an epoch skipped while resuming
+        if self.epoch < self.start or not is_rank0(): return    # an epoch skipped while resuming; a rank that does not write
         rec = self.learn.recorder
         names = [n for n in rec.metric_names if n not in ('epoch', 'time')]
         self.log.append(dict(epoch=self.epoch, **{n: float(v) for n, v in zip(names, rec.values[-1])}))
@@ -478,12 +548,14 @@ class SelectBest(Callback):
     def _tidy(self):
         for f in self.folder.glob('best_*.safetensors'):
             if not self.best or f != self._file(self.best['epoch']): f.unlink()
-    def _record(self, epoch):
+    def _record(self, epoch): self.curve = on_rank0(self._scored, epoch)   # rank 0 scores and writes; every rank gets the curve
+    def _scored(self, epoch):
         self.curve.append(dict(epoch=epoch, score=float(self.score(self.learn))))
         if self.best['epoch'] == epoch: save_weights(self.learn.model, self._file(epoch))
         update_metrics(self.folder, 'selection', dict(metric=self.metric, curve=self.curve, selected_epoch=self.best['epoch'],
                                                      score=self.best['score']))
         self._tidy()
+        return self.curve
 
 # %% ../nbs/09_runs.ipynb #xcb56b46
 @patch
@@ -492,7 +564,7 @@ def before_fit(self:SelectBest):
     rec = read_json(self.folder/'metrics.json', {}).get('selection') or {}
     self.curve = [e for e in rec.get('curve', []) if e['epoch'] < start]
     if start and (not self.curve or self.curve[-1]['epoch'] < start - 1): self._record(start - 1)   # killed before its score
-    self._tidy()
+    if is_rank0(): self._tidy()
 
 @patch
 def after_epoch(self:SelectBest):
@@ -515,7 +587,7 @@ def train_sources(cfg, data:FashionData, encoder:ADDE):
     "(train, valid) sources of the training split: images (train augmented), or frozen backbone features"
     if not cfg.freeze_backbone: return ImageSource(data, 'train', cfg.size, train=True), ImageSource(data, 'train', cfg.size)
     for p in encoder.backbone.parameters(): p.requires_grad_(False)
-    src = FeatureSource(backbone_features(encoder.backbone, data, 'train', cfg.size))
+    src = FeatureSource(shared_features(encoder.backbone, data, 'train', cfg.size))
     return src, src
 
 # %% ../nbs/09_runs.ipynb #x939fea2
@@ -530,7 +602,7 @@ REFERENCE_ADAM = dict(mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0.)   # torch.optim.A
 
 def task_learner(cfg, dls, model, loss, metrics=(), cbs=()) -> Learner:
     "The fastai Learner of a run: the reference code's Adam, the run checkpoint, mixed precision on a GPU"
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    if is_rank0(): Path(cfg.out).mkdir(parents=True, exist_ok=True)
     learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, **REFERENCE_ADAM), lr=cfg.lr, metrics=list(metrics),
                     path=cfg.out, model_dir='.', cbs=[RunCheckpoint(cfg.out), *cbs])
     return mixed_precision(learn)
@@ -565,29 +637,60 @@ def fit_schedule(learn, cfg, start=0, cbs=None):
     if cfg.schedule == 'one_cycle': learn.fit_one_cycle(cfg.epochs, cfg.lr, start_epoch=start)
     else: learn.fit(cfg.epochs, cfg.lr, start_epoch=start, cbs=cbs)
 
+# %% ../nbs/09_runs.ipynb #xd15e008
+@contextmanager
+def distributed_fit(learn):
+    "Alone: `learn` as it is. Under a launcher: `learn` in fastai's `distrib_ctx` (the model in DDP through Accelerate), each loader a `DistributedDL`"
+    if not distributed(): yield learn; return
+    from fastai.distributed import DistributedDL                    # needs Accelerate, an optional dependency
+    own = learn.dls.loaders
+    learn.dls.loaders = [DistributedDL(dl) for dl in own]
+    for d, dl in zip(learn.dls.loaders, own):
+        d._broadcast, d._n_inp = broadcast_list, dl.n_inp           # fastai's broadcast needs a GPU; it finds n_inp on fastai Datasets only
+    gpu = torch.cuda.is_available()
+    try:
+        with learn.distrib_ctx(sync_bn=gpu, **({} if gpu else dict(cpu=True))): yield learn
+    finally: learn.dls.loaders = own
+
 # %% ../nbs/09_runs.ipynb #x9c3f36b
-def train_run(cfg, data:FashionData, make_learner, resume=False, overwrite=False, cbs=None) -> Learner:
-    "Train `make_learner(cfg, data)` into run folder `cfg.out`: refuse to mix runs, resume or start, save the final weights"
-    check_config(cfg)
-    if cfg.init: check_schema(data, load_config(cfg.init)[1], cfg.init)
+def _begin(cfg, data:FashionData, resume, overwrite):
+    "(what to do with the run folder, what the run starts from): the checks and the clearing, on rank 0"
     todo = prepare_folder(cfg, resume, overwrite)
-    if todo == 'done': print(f"{Path(cfg.out).name} has finished training: nothing to resume"); return None
+    if todo == 'done': return todo, None
     now = dict(data=data.fingerprint(), init=file_hash(Path(cfg.init)/'model.safetensors') if cfg.init else None)
     changed = stale(origin(cfg.out), now, ('data', 'init')) if todo == 'resume' else []
     if changed:
         raise UsageError(f"--resume: the {' and '.join(changed)} changed since {cfg.out} started: "
                          "a resumed run must continue on what it started from (--overwrite starts again)")
-    learn = make_learner(cfg, data)
-    start = 0
-    if todo == 'resume': start = load_checkpoint(learn, cfg.out); print(f"resuming {Path(cfg.out).name} after epoch {start}")
-    else: save_config(cfg, data.schema, now)
-    t0 = time.perf_counter()
-    fit_schedule(learn, cfg, start, cbs)
-    sel = getattr(learn, 'select_best', None)
-    if sel is not None and sel.best and not getattr(cfg, 'last_epoch', False): sel.restore()
+    return todo, now
+
+def _finish(learn, cfg, t0):
+    "The final weights, the checkpoints gone, the training time: on rank 0"
     save_weights(learn.model, Path(cfg.out)/'model.safetensors')
     for f in [Path(cfg.out)/'last.json', *Path(cfg.out).glob('checkpoint_*.pth'), *Path(cfg.out).glob('best_*.safetensors')]: f.unlink(missing_ok=True)
     update_metrics(cfg.out, 'train_seconds', time.perf_counter() - t0)
+
+def train_run(cfg, data:FashionData, make_learner, resume=False, overwrite=False, cbs=None) -> Learner:
+    "Train `make_learner(cfg, data)` into run folder `cfg.out`: refuse to mix runs, resume or start, save the final weights (under a launcher: every rank trains, rank 0 writes)"
+    check_config(cfg)
+    if cfg.init: check_schema(data, load_config(cfg.init)[1], cfg.init)
+    start_distributed()
+    todo, now = on_rank0(_begin, cfg, data, resume, overwrite)
+    if todo == 'done':
+        if is_rank0(): print(f"{Path(cfg.out).name} has finished training: nothing to resume")
+        return None
+    learn = make_learner(cfg, data)
+    start = 0
+    if todo == 'resume':
+        start = load_checkpoint(learn, cfg.out)
+        if is_rank0(): print(f"resuming {Path(cfg.out).name} after epoch {start}")
+    elif is_rank0(): save_config(cfg, data.schema, now)
+    t0 = time.perf_counter()
+    with distributed_fit(learn): fit_schedule(learn, cfg, start, cbs)
+    sel = getattr(learn, 'select_best', None)
+    if sel is not None and sel.best and not getattr(cfg, 'last_epoch', False):
+        sel.restore(); distrib_barrier()                        # every rank has read the file before rank 0 deletes it
+    on_rank0(_finish, learn, cfg, t0)
     return learn
 
 # %% ../nbs/09_runs.ipynb #xf421cf0
