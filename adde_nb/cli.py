@@ -11,7 +11,7 @@ from . import __version__
 from .schema import DataFormatError, UsageError
 
 # %% auto #0
-__all__ = ['KIND_NAMES', 'DIFFICULTY_NAMES', 'SPLITS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info',
+__all__ = ['KIND_NAMES', 'DIFFICULTY_NAMES', 'SPLITS', 'INDEX_KINDS', 'at_least_1', 'int_list', 'cmd_data_synth', 'cmd_data_info',
            'train_config', 'cmd_train', 'cmd_eval', 'cmd_index', 'cmd_query', 'cmd_complete', 'cmd_export', 'cmd_serve',
            'cmd_bench', 'cmd_docs', 'cmd_report', 'cmd_demo', 'Parser', 'make_parser', 'main']
 
@@ -141,15 +141,32 @@ def cmd_eval(a):
 
 # %% ../nbs/32_cli.ipynb #c015
 def cmd_index(a):
-    from adde_nb.runs import build_index
-    stem = build_index(a.run, _data_of(a), a.split)
-    print(f"index saved as {stem}.npy / .json")
+    from adde_nb.store import build_store
+    from adde_nb.ann import index_store
+    split = None if a.images or a.list else a.split
+    st = build_store(a.run, a.out, _data_of(a), split, a.images, a.list, a.dtype, a.shard_rows, a.bs, a.overwrite)
+    print(f"feature store {st.folder}: {len(st)} items × {list(st.row_shape)} {st.dtype}, {st.nbytes/2**20:.1f} MiB in {len(st.shards)} shard(s)")
+    if a.kind == 'exact': return
+    ann, table = index_store(st, a.kind, a.nlist, a.m, target=a.recall)
+    print(f"{a.kind} index, {ann.ix.nlist} lists; recall against exact search on {min(256, len(st))} held-out gallery rows:")
+    print(f"  {'nprobe':>6} {'recall@10':>9} {'recall@50':>9} {'ms/query':>9}")
+    for r in table: print(f"  {r['nprobe']:>6} {r['recall@10']:>9.3f} {r['recall@50']:>9.3f} {r['batched_ms']:>9.2f}")
+    print(f"nprobe {ann.nprobe} kept (recall@50 ≥ {a.recall} where reached); saved as {st.folder/f'ann_{a.kind}.faiss'} with its .json")
+
+def _on_disk(a) -> dict:
+    "The Searcher's store and indexes for --index/--kind/--nprobe (none without --index)"
+    kind = getattr(a, 'kind', 'exact')
+    if not getattr(a, 'index', None):
+        if kind != 'exact': raise UsageError(f"--kind {kind} searches a feature store: pass its folder (--index, built by adde index build)")
+        return {}
+    from adde_nb.ann import gallery_index
+    return gallery_index(a.run, a.index, kind, a.nprobe)
 
 def _answer(ask, a):
     "Print the answer of `ask(searcher)` as a table or JSON (progress lines go to stderr then); write its figure with --show"
     import contextlib
     from adde_nb.search import Searcher, table, show
-    with contextlib.redirect_stdout(sys.stderr if a.json else sys.stdout): res = ask(Searcher(a.run, _data_of(a), a.split))
+    with contextlib.redirect_stdout(sys.stderr if a.json else sys.stdout): res = ask(Searcher(a.run, _data_of(a), a.split, **_on_disk(a)))
     print(json.dumps(res.to_json(), indent=1, ensure_ascii=False) if a.json else table(res))
     if a.show:
         from adde_nb.figures import save_figure
@@ -179,11 +196,17 @@ def cmd_serve(a):
 # %% ../nbs/32_cli.ipynb #c017
 def cmd_bench(a):
     if a.what == 'index':
-        from adde_nb.index import bench_index
-        rows = bench_index(a.sizes, a.dim)
-        cols = [k for k in rows[0] if k not in ('gallery', 'dim', 'backend')]
-        print(f"{'gallery':>8} {'dim':>5} {'backend':>8} " + ' '.join(f"{c:>14}" for c in cols))
-        for r in rows: print(f"{r['gallery']:>8} {r['dim']:>5} {r['backend']:>8} " + ' '.join(f"{r[c]:>14.3f}" for c in cols))
+        from adde_nb.ann import bench_scale, bench_table, clustered_source
+        if a.run:
+            from adde_nb.runs import open_run, run_index
+            source = run_index(a.run, open_run(a.run, _data_of(a))[3], 'test', normalize=False).feats
+        else: source = clustered_source()
+        print(f"features drawn from {'the test split of ' + str(a.run) if a.run else 'clustered stand-in features (no --run)'}: {tuple(source.shape)}")
+        md = bench_table(bench_scale(source, a.sizes, a.out, a.kinds.split(','), a.n_sub, a.queries, seed=a.seed, keep=a.out is not None))
+        print(md)
+        if a.md:
+            with open(a.md, 'w') as f: f.write(md + '\n')
+            print(f"table written to {a.md}")
     elif a.what == 'serve':
         from adde_nb.app import bench_serve
         from adde_nb.search import Runs
@@ -284,6 +307,7 @@ def _eval_parsers(sub):
 
 # %% ../nbs/32_cli.ipynb #c025
 SPLITS = ('test', 'train')   # the splits every dataset has; the test split is the gallery
+INDEX_KINDS = ('exact', 'ivf', 'ivfpq')   # ann.INDEX_KINDS, without importing torch to parse arguments
 
 def _answer_args(p):
     p.add_argument('--split', choices=SPLITS, default='test', help="the gallery (default: test)")
@@ -292,8 +316,21 @@ def _answer_args(p):
 
 def _query_parsers(sub):
     ix = sub.add_parser('index', help="feature indexes").add_subparsers(dest='sub', required=True)
-    b = ix.add_parser('build', help="extract and save a split's disentangled features"); _run_args(b)
-    b.add_argument('--split', choices=SPLITS, default='test'); b.set_defaults(func=cmd_index)
+    b = ix.add_parser('build', help="a gallery's features as a float16 feature store on disk (resumable), and an approximate index beside it"); _run_args(b)
+    g = b.add_mutually_exclusive_group()
+    g.add_argument('--split', choices=SPLITS, default='test', help="the gallery: a split of the dataset (default: test)")
+    g.add_argument('--images', help="the gallery: every image below this folder")
+    g.add_argument('--list', help="the gallery: the image files listed in this file, one per line")
+    b.add_argument('--out', help="store folder (default: RUN/store_SPLIT, or named after the folder or list)")
+    b.add_argument('--kind', choices=INDEX_KINDS, default='exact', help="exact: the store alone, scanned; ivf / ivfpq: also a faiss index")
+    b.add_argument('--nlist', type=at_least_1, help="inverted lists (default: a power of two near 4√N, at most 1024)")
+    b.add_argument('--m', type=at_least_1, help="ivfpq: bytes per vector (default: one per 16 dimensions)")
+    b.add_argument('--recall', type=float, default=0.95, help="nprobe kept: the smallest reaching this recall@50 (default 0.95)")
+    b.add_argument('--dtype', choices=['float16', 'float32'], default='float16')
+    b.add_argument('--shard-rows', type=at_least_1, default=65536, help="rows per shard (default 65536)")
+    b.add_argument('--bs', type=at_least_1, default=64, help="images per batch through the encoder")
+    b.add_argument('--overwrite', action='store_true', help="replace a store of other features at --out")
+    b.set_defaults(func=cmd_index)
     q = sub.add_parser('query', help="items like IMAGE with attributes edited (--edit, ADDE-M) or in one attribute (--condition)"); _run_args(q, 10)
     q.add_argument('--like', required=True, help="query: an image file or a gallery item id")
     how = q.add_mutually_exclusive_group(required=True)
@@ -301,6 +338,9 @@ def _query_parsers(sub):
     how.add_argument('--condition', help="conditional similarity: the attribute type to compare")
     q.add_argument('--normalize', action='store_true', help="--condition: distances between L2-normalised subspaces (default: raw, as in the paper)")
     q.add_argument('--keep-query', action='store_true', help="a gallery item may be returned for itself (the paper's protocol)")
+    q.add_argument('--index', help="search this feature store of the gallery (adde index build) instead of features in memory")
+    q.add_argument('--kind', choices=INDEX_KINDS, default='exact', help="with --index: exact scan, or its ivf / ivfpq index")
+    q.add_argument('--nprobe', type=at_least_1, help="with --kind ivf/ivfpq: lists probed (default: the one kept at build)")
     _answer_args(q); q.set_defaults(func=cmd_query)
     c = sub.add_parser('complete', help="outfit completion: best items of a category for an outfit"); _run_args(c, 10)
     c.add_argument('--outfit', nargs='+', required=True, help="the outfit: image files or gallery item ids"); c.add_argument('--category', required=True)
@@ -316,8 +356,14 @@ def _query_parsers(sub):
 # %% ../nbs/32_cli.ipynb #c026
 def _other_parsers(sub):
     be = sub.add_parser('bench', help="speed benchmarks (print figures)").add_subparsers(dest='what', required=True)
-    bi = be.add_parser('index'); bi.add_argument('--sizes', type=int_list, default=(10000, 100000))
-    bi.add_argument('--dim', type=at_least_1, default=4080); bi.set_defaults(func=cmd_bench)
+    bi = be.add_parser('index', help="exact float16 scan, IVF and IVF-PQ at several gallery sizes: build, memory, disk, ms/query, recall")
+    bi.add_argument('--sizes', type=int_list, default=(10000, 100000), help="gallery sizes (default 10000,100000)")
+    bi.add_argument('--run', help="draw the features from this run's test split (default: clustered stand-in features)")
+    bi.add_argument('--data', help="the run's dataset elsewhere"); bi.add_argument('--kinds', default='exact,ivf,ivfpq')
+    bi.add_argument('--n-sub', type=at_least_1, default=12, help="subspaces per drawn row (default 12: 12 × 340 = 4080-d)")
+    bi.add_argument('--queries', type=at_least_1, default=256); bi.add_argument('--seed', type=int, default=0)
+    bi.add_argument('--out', help="keep the stores and indexes in this folder (default: a temporary one, removed)")
+    bi.add_argument('--md', help="also write the table to this markdown file"); bi.set_defaults(func=cmd_bench)
     bx = be.add_parser('extract'); bx.add_argument('--backbones', default='alexnet,resnet18,efficientnet_lite0')
     bx.add_argument('--sizes', type=int_list, default=(64, 224)); bx.add_argument('--n', type=at_least_1, default=512)
     bx.add_argument('--bs', type=at_least_1, default=128); bx.set_defaults(func=cmd_bench)

@@ -51,10 +51,10 @@ def weights_key(module) -> str:
     for k, v in module.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
 
-def backbone_features(backbone, data:FashionData, split, size, bs=256, device=None, progress=True) -> torch.Tensor:
-    "(N, F) backbone features of a whole split, cached in memory"
+def backbone_features(backbone, data:FashionData, split, size, bs=256, device=None, progress=True, compute=None) -> torch.Tensor:
+    "(N, F) backbone features of a whole split, cached in memory; `compute()` computes them instead of `extract` (e.g. shared across processes)"
     key = (weights_key(backbone), data.cache_key(split), size)
-    return _FEATS.get(key, lambda: extract(backbone, data, split, size, bs=bs, device=device, progress=progress))
+    return _FEATS.get(key, compute or (lambda: extract(backbone, data, split, size, bs=bs, device=device, progress=progress)))
 
 # %% ../nbs/08_index.ipynb #c011
 @torch.no_grad()

@@ -26,7 +26,6 @@ from .data import load_dataset, FashionData, atomic_write, READERS
 from .dataloaders import ImageSource, FeatureSource, square_image
 from .encoder import ADDE, BACKBONES, make_backbone
 from .index import encode, extract, weights_key, backbone_features, save_features, load_features, Index
-from .index import _FEATS   # backbone_features' cache, which shared_features fills
 
 # %% auto #0
 __all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KINDS', 'RESULTS_FORMAT', 'REFERENCE_ADAM',
@@ -469,8 +468,8 @@ def gather_rows(fn, n) -> torch.Tensor:
 def shared_features(backbone, data:FashionData, split, size) -> torch.Tensor:
     "`backbone_features` of `split`; under a launcher each image goes through the backbone on one rank and every rank gets them all (in the same cache)"
     if not distributed(): return backbone_features(backbone, data, split, size)
-    key = (weights_key(backbone), data.cache_key(split), size)            # the key backbone_features reads
-    return _FEATS.get(key, lambda: gather_rows(lambda rows: extract(backbone, data, split, size, rows=rows, progress=is_rank0()), len(data[split])))
+    share = lambda: gather_rows(lambda rows: extract(backbone, data, split, size, rows=rows, progress=is_rank0()), len(data[split]))
+    return backbone_features(backbone, data, split, size, compute=share)
 
 # %% ../nbs/09_runs.ipynb #x04877f2
 def own_loaders(learn) -> list:

@@ -25,14 +25,16 @@ __all__ = ['Searcher', 'Query', 'SearchResult', 'task_runs', 'Runs', 'question',
 # %% ../nbs/14_search.ipynb #c006
 class Searcher:
     "The shopper's three questions over run `run` and the `split` of `data` (default: the run's own data); model and gallery features loaded once"
-    def __init__(self, run, data:FashionData=None, split='test'):
+    def __init__(self, run, data:FashionData=None, split='test', store=None, unit=None, raw=None):
         self.run = Path(run)
         self.model, self.cfg, self.schema, self.data = open_run(run, data)
         self.kind, self.split, self.gallery = self.cfg.kind, split, self.data[split]
         self.encoder = encoder_of(self.model)
         self.idx = self.schema.to_indices(self.gallery.labels)
         self.rows = {k: i for i, k in enumerate(self.gallery.ids)}
-        self._unit = self._raw = self._files = None
+        self._unit, self._raw, self._files, self.store = unit, raw, None, store
+        if store is not None and list(store.ids) != [str(i) for i in self.gallery.ids]:
+            raise UsageError(f"{store.folder} holds other items than the {split} split of {self.data.name} (rebuild it: adde index build --split {split})")
     def __len__(self): return len(self.gallery)
     def __repr__(self): return f"Searcher({self.kind} run {self.run.name}, {len(self)} {self.split} items of {self.data.name})"
     @property
@@ -45,6 +47,9 @@ class Searcher:
         "The same features searched raw (ADDE-C compares raw subspaces, as the paper does)"
         if self._raw is None: self._raw = Index(self.unit.feats, self.gallery.ids)
         return self._raw
+    def features(self, rows) -> torch.Tensor:
+        "float32 features of gallery `rows`"
+        return self.unit.feats[torch.as_tensor(rows)] if self.store is None else self.store.rows(rows)
 
 # %% ../nbs/14_search.ipynb #c010
 @dataclass
@@ -101,7 +106,7 @@ def query(self:Searcher, q) -> Query:
     if isinstance(q, Query): return q
     row = self.row_of(q)
     if row is not None:
-        r = self.unit.feats[row]
+        r = self.features([row])[0]
         return Query(r, row, self.gallery.ids[row], str(self.data.root/self.gallery.paths[row]),
                      self.schema.describe(self.gallery.labels[row]), self._predicted(r)[0], self.idx[row])
     im = _image(q)
@@ -209,7 +214,7 @@ def complete(self:Searcher, items, category, k=10, categories=None) -> SearchRes
     pool = np.flatnonzero(outfit_rows(self.data, self.split)[1] == names.index(category))
     if not len(pool): raise UsageError(f"the gallery has no {category}")
     k = min(self._check_k(k), len(pool))                                # a category may hold fewer than k items: all of them
-    qs, feats = [self.query(x) for x in items], self.unit.feats
+    qs, feats = [self.query(x) for x in items], self.features(np.arange(len(self)))
     cats = self._categories(qs, categories)
     t0, m = time.perf_counter(), self.model.model
     z = m.project(torch.cat([torch.stack([q.r for q in qs]), feats[pool]]))

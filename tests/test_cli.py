@@ -96,8 +96,8 @@ def test_train_eval_query_complete(flow):
     c, out, _ = run('eval', 'encoder', '--run', flow.enc)
     assert c == 0 and 'attribute accuracy' in out and 'majority' in out
     assert 'attributes' in json.loads((flow.enc/'metrics.json').read_text())
-    assert run('index', 'build', '--run', flow.enc)[0] == 0
-    assert (flow.enc/'index_test.npy').exists() and (flow.enc/'index_test.json').exists()
+    assert run('index', 'build', '--run', flow.enc, '--out', flow.root/'enc_store')[0] == 0
+    assert (flow.root/'enc_store'/'store.json').exists() and (flow.root/'enc_store'/'shard_00000.npy').exists()
     assert json.loads((flow.manip/'config.json').read_text())['config']['w_mem'] == 0
     c, out, _ = run('eval', 'manip', '--run', flow.manip, '--k', '10,20')
     assert c == 0 and 'no manipulation' in out and 'attribute prediction' in out and 'ms/query' in out
@@ -336,7 +336,8 @@ def test_crafted_pickles_never_run(flow, tmp_path):
         d = tmp_path/f"{i}-{Path(src).name}-{name.replace('.', '_')}"
         shutil.copytree(src, d); return d
     # build the files a run folder can hold first, so every one is there to be replaced
-    assert run('index', 'build', '--run', flow.cond)[0] == 0
+    assert run('query', '--run', flow.cond, '--like', flow.img, '--condition', 'color')[0] == 0      # writes index_test.*
+    assert run('index', 'build', '--run', flow.cond)[0] == 0                                           # writes store_test/
     assert run('eval', 'manip', '--run', flow.manip, '--k', 10)[0] == 0
     own = tmp_path/'data-without-triplets'                                  # a dataset whose cond triplets the run folder keeps
     shutil.copytree(flow.data, own, symlinks=True)
@@ -351,6 +352,8 @@ def test_crafted_pickles_never_run(flow, tmp_path):
              (flow.enc, 'model.safetensors', ('train', 'cond', '--init', '{run}', '--out', tmp_path/'newcond', '--epochs', 1, '--freeze-backbone')),
              (flow.cond, 'index_test.npy', ('query', '--run', '{run}', '--like', flow.img, '--condition', 'color')),
              (flow.cond, 'index_test.json', ('query', '--run', '{run}', '--like', flow.img, '--condition', 'color')),
+             (flow.cond, 'store_test/shard_00000.npy', ('query', '--run', '{run}', '--like', flow.img, '--condition', 'color', '--index', '{run}/store_test')),
+             (flow.cond, 'store_test/store.json', ('query', '--run', '{run}', '--like', flow.img, '--condition', 'color', '--index', '{run}/store_test')),
              (flow.cond, 'cond_triplets_test.json', ('eval', 'cond', '--run', '{run}', '--data', own)),
              (flow.cond, 'cond_triplets_test.txt', ('eval', 'cond', '--run', '{run}', '--data', own)),
              (flow.manip, 'manip_rankings.npz', ('eval', 'manip', '--run', '{run}', '--k', 10)),
@@ -372,3 +375,30 @@ def test_crafted_pickles_never_run(flow, tmp_path):
             from adde_nb.manipulation import ranking_hits
             with pytest.raises(Exception, match='manip_rankings.npz: not an array file'): ranking_hits(d)
     assert not marker.exists()
+
+def test_index_store_ann_and_bench(flow, tmp_path):
+    from adde_nb.data import load_dataset
+    ds = load_dataset(flow.data); test, sch = ds['test'], ds.schema
+    st = tmp_path/'st'
+    c, out, err = run('index', 'build', '--run', flow.manip, '--out', st, '--kind', 'ivf', '--nlist', 8, '--shard-rows', 40)
+    assert c == 0 and 'feature store' in out and 'float16' in out and 'nprobe' in out and 'kept' in out, (out, err)
+    assert {'store.json', 'shard_00000.npy', 'shard_00000.norms.npy', 'ann_ivf.faiss', 'ann_ivf.json'} <= {p.name for p in st.iterdir()}
+    info = json.loads((st/'ann_ivf.json').read_text())
+    assert info['recall']['table'][-1]['nprobe'] == 8 and info['recall']['table'][-1]['recall@50'] == 1.0   # every list probed
+    row = next(i for i in range(len(test)) if sch.describe(test.labels[i])['color'] is not None)
+    new = next(v for v in sch['color'].values if v != sch.describe(test.labels[row])['color'])
+    ask = ('query', '--run', flow.manip, '--like', test.ids[row], '--edit', f'color={new}', '--k', 5, '--json')
+    mem = [h['id'] for h in json.loads(run(*ask)[1])['hits']]
+    for kind in ('exact', 'ivf'):                                   # the store on disk answers as the features in memory
+        c, out, err = run(*ask, '--index', st, '--kind', kind, '--nprobe', 8)
+        assert c == 0 and [h['id'] for h in json.loads(out)['hits']] == mem, (kind, out, err)
+    c, out, err = run('index', 'build', '--run', flow.manip, '--out', st, '--kind', 'ivf', '--nlist', 8, '--shard-rows', 40)   # the same store: reused
+    assert c == 0, err
+    (tmp_path/'l.txt').write_text(f"{flow.img}\n\nnope.png\n")
+    refused(run('index', 'build', '--run', flow.manip, '--list', tmp_path/'l.txt', '--out', tmp_path/'x'), 1, "l.txt: line 3: no image file 'nope.png'")
+    refused(run('index', 'build', '--run', flow.manip, '--out', st, '--shard-rows', 30), 2, 'holds another feature store (its shard_rows differ)')
+    refused(run(*ask, '--kind', 'ivf'), 2, 'pass its folder (--index')
+    assert run('index', 'build', '--run', flow.enc, '--out', tmp_path/'es')[0] == 0                 # the encoder run's store of the same items
+    refused(run(*ask, '--index', tmp_path/'es'), 1, 'was built with another model')
+    c, out, err = run('bench', 'index', '--sizes', 600, '--kinds', 'exact,ivf', '--queries', 16, '--n-sub', 2, '--md', tmp_path/'b.md')
+    assert c == 0 and '| 600 × 680 | exact |' in out and '| 600 × 680 | ivf |' in out and (tmp_path/'b.md').exists(), (out, err)
