@@ -25,7 +25,7 @@ from .schema import Schema, DataFormatError, UsageError
 from .data import load_dataset, FashionData, atomic_write, READERS
 from .dataloaders import ImageSource, FeatureSource, square_image
 from .encoder import ADDE, BACKBONES, make_backbone
-from .index import encode, extract, weights_key, backbone_features, save_features, load_features, Index
+from .index import encode, extract, backbone_features, save_features, load_features, Index
 
 # %% auto #0
 __all__ = ['POSITIVE', 'AT_LEAST_1', 'NON_NEGATIVE', 'FRACTION', 'FORMATS', 'KINDS', 'RESULTS_FORMAT', 'REFERENCE_ADAM',

@@ -222,8 +222,7 @@ def settle(self:ScanIndex, q, D, I, k, subspace=None, exact=False, rel_tol=1e-5)
     "The first `k` of each query's candidates (distances `D`, rows `I`, inf where none) in (distance, row) order, near ties settled in float64"
     none = torch.isinf(D)
     if exact: D = self._pair_distances(q, I, subspace).masked_fill_(none, float('inf'))
-    o = I.argsort(dim=1); D, I = D.gather(1, o), I.gather(1, o)
-    o = D.argsort(dim=1, stable=True); D, I = D.gather(1, o), I.gather(1, o)
+    D, I = _rank(D, I, I.shape[1])                                       # every candidate in (distance, row) order
     gmax = self.gallery_sqnorms(subspace).max().item() if not self.normalize else 1.
     tol = rel_tol*2*((q.double()**2).sum(1, keepdim=True) + gmax)
     top = D[:, :k+1].double()
